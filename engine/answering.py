@@ -1,0 +1,130 @@
+"""Answering an item: grade it, move its FSRS memory on, and update the learner's calibration.
+
+The in-memory learner and the storage service both answer through :func:`apply_answer`, so
+the same answer gives the same card state whichever path recorded it. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from engine.scheduling import (
+    CardMemory,
+    GradingPolicy,
+    ItemKind,
+    MemoryScheduler,
+    Rating,
+    StabilityCalibration,
+    grade,
+)
+
+__all__ = ["Answer", "AnsweredCard", "apply_answer"]
+
+CHOICE_LETTERS = ("A", "B", "C", "D")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the learner did: for a flashcard a self rating, for multiple choice a choice.
+
+    ``choice`` is None for "I don't know" (counts as wrong). ``response_ms`` is the time from
+    showing the item to answering.
+    """
+
+    self_rating: Rating | None = None
+    choice: str | None = None
+    unsure: bool = False
+    response_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.choice is not None and self.choice not in CHOICE_LETTERS:
+            raise ValueError(f"choice must be one of A-D or None, got {self.choice!r}")
+        if self.self_rating is not None and self.self_rating not in tuple(Rating):
+            raise ValueError(f"self_rating must be 1-4, got {self.self_rating!r}")
+        if self.response_ms is not None and not 0 <= self.response_ms <= 3_600_000:
+            raise ValueError(f"response_ms must be between 0 and 3600000, got {self.response_ms}")
+
+
+@dataclass(frozen=True)
+class AnsweredCard:
+    """The result of an answer: the new memory, the rating it earned and the evidence."""
+
+    card: CardMemory
+    rating: Rating
+    correct: bool
+    predicted_correct: float
+    elapsed_days: int
+    calibration: StabilityCalibration
+
+
+def apply_answer(
+    *,
+    kind: ItemKind,
+    key: str | None,
+    card: CardMemory | None,
+    answer: Answer,
+    now: datetime,
+    rng: np.random.Generator,
+    scheduler: MemoryScheduler,
+    calibration: StabilityCalibration,
+    typical_response_ms: int | None,
+    grading: GradingPolicy = GradingPolicy(),
+    stability_scale: float = 1.0,
+    prior_correct: float | None = None,
+) -> AnsweredCard:
+    """Grade ``answer`` to the item (``key`` is the right letter for multiple choice) and
+    return the card's new memory.
+
+    ``predicted_correct`` is the engine's P(correct) just before the answer (calibrated recall
+    plus guessing for a seen item, ``prior_correct`` for a new one), kept with the review so
+    calibration can be measured later.
+
+    Raises:
+        ValueError: a flashcard answer without a self rating, or a multiple-choice answer
+            with a self rating.
+    """
+    if kind is ItemKind.FLASHCARD:
+        if answer.self_rating is None:
+            raise ValueError("a flashcard answer needs a rating (1-4)")
+        correct = answer.self_rating != Rating.Again
+        rating = grade(kind, self_rating=answer.self_rating)
+    else:
+        if answer.self_rating is not None:
+            raise ValueError("a multiple-choice answer is graded from its choice, not a rating")
+        correct = answer.choice is not None and answer.choice == key
+        rating = grade(
+            kind,
+            correct=correct,
+            unsure=answer.unsure or answer.choice is None,
+            response_ms=answer.response_ms,
+            typical_response_ms=typical_response_ms,
+            policy=grading,
+        )
+    before = card if card is not None else CardMemory.new(now)
+    elapsed_days = 0
+    predicted = prior_correct if prior_correct is not None else kind.guess_rate
+    if card is not None and card.last_review is not None and card.stability is not None:
+        elapsed_days = max((now - card.last_review) // timedelta(days=1), 0)
+        recall = scheduler.formulas.retrievability(
+            np.array([float(elapsed_days)]), np.array([card.stability * stability_scale])
+        )[0]
+        predicted = float(recall + (1 - recall) * kind.guess_rate)
+        calibration = calibration.observe(
+            elapsed_days=elapsed_days,
+            stability=card.stability,
+            decay=scheduler.formulas.decay,
+            guess_rate=kind.guess_rate,
+            correct=correct,
+        )
+    updated = scheduler.review(before, rating, now, rng)
+    return AnsweredCard(
+        card=updated,
+        rating=rating,
+        correct=correct,
+        predicted_correct=float(predicted),
+        elapsed_days=int(elapsed_days),
+        calibration=calibration,
+    )

@@ -1,0 +1,237 @@
+"""P(correct) per item and mastery per content area, now and at the exam date. Pure.
+
+For a seen item, ``P = R + (1 − R)·g``: recall from its FSRS memory (with the learner's
+calibrated stability scale), else a guess with rate ``g`` (0.25 for four options, 0 for a
+flashcard). For an unseen item, ``P = k + (1 − k)·g`` where ``k`` is the chance the learner
+already knows it: their first-attempt evidence in the area (plus any placement evidence),
+shrunk toward a neutral default and adjusted for the author's difficulty estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+import numpy as np
+
+from engine.catalog import CardTable, ItemCatalog
+from engine.scheduling import MemoryScheduler, to_epoch_us
+
+__all__ = [
+    "AreaEvidence",
+    "AreaMastery",
+    "Beliefs",
+    "LevelRules",
+    "MasteryLevel",
+    "PriorSettings",
+    "area_mastery",
+    "prior_known",
+    "recall_probability",
+]
+
+
+@dataclass(frozen=True)
+class AreaEvidence:
+    """Evidence about an area from outside the card states (e.g. a placement check).
+
+    ``known`` is the estimated number of items known among ``attempts``, with guessing
+    removed on average: a four-option answer counts ``(correct − g)/(1 − g)``, so 1 when
+    right and −1/3 when wrong; "I don't know" counts 0.
+    """
+
+    attempts: float = 0.0
+    known: float = 0.0
+
+
+@dataclass(frozen=True)
+class PriorSettings:
+    """How unseen items are judged.
+
+    Attributes:
+        default_known: the share of an area's items a learner is assumed to know before any
+            evidence.
+        pseudo_attempts: how many first attempts the default is worth when shrinking.
+        difficulty_factor: multiplies the area's known share for author difficulty 1, 2, 3.
+        max_known: cap on the chance an unseen item is already known.
+    """
+
+    default_known: float = 0.2
+    pseudo_attempts: float = 5.0
+    difficulty_factor: tuple[float, float, float] = (1.25, 1.0, 0.75)
+    max_known: float = 0.95
+
+
+@dataclass(frozen=True)
+class Beliefs:
+    """What the engine believes about one learner's memory."""
+
+    scheduler: MemoryScheduler = field(default_factory=MemoryScheduler)
+    stability_scale: float = 1.0
+    prior: PriorSettings = PriorSettings()
+    area_evidence: Mapping[str, AreaEvidence] = field(default_factory=dict)
+
+
+def prior_known(catalog: ItemCatalog, cards: CardTable, beliefs: Beliefs) -> np.ndarray:
+    """Per item, the chance the learner knows it before studying it."""
+    prior = beliefs.prior
+    area_count = len(catalog.area_codes)
+    attempted = cards.first_correct >= 0
+    guess = catalog.guess_rate
+    known_estimate = np.where(
+        attempted, (cards.first_correct.astype(float) - guess) / (1 - guess), 0.0
+    )
+    attempts = np.bincount(catalog.area_of, weights=attempted.astype(float), minlength=area_count)
+    known = np.bincount(catalog.area_of, weights=known_estimate, minlength=area_count)
+    for position, code in enumerate(catalog.area_codes):
+        evidence = beliefs.area_evidence.get(code)
+        if evidence is not None:
+            attempts[position] += evidence.attempts
+            known[position] += evidence.known
+    area_known = np.clip(
+        (prior.pseudo_attempts * prior.default_known + known) / (prior.pseudo_attempts + attempts),
+        0.0,
+        1.0,
+    )
+    factor = np.asarray(prior.difficulty_factor)[np.clip(catalog.difficulty, 1, 3) - 1]
+    return np.clip(area_known[catalog.area_of] * factor, 0.0, prior.max_known)
+
+
+def recall_probability(
+    catalog: ItemCatalog,
+    cards: CardTable,
+    beliefs: Beliefs,
+    at: datetime | np.ndarray,
+    known: np.ndarray | None = None,
+) -> np.ndarray:
+    """P(correct) per item at ``at`` (one datetime, or epoch-µs per item), with no more study."""
+    at_us = np.asarray(to_epoch_us(at) if isinstance(at, datetime) else at, np.int64)
+    if known is None:
+        known = prior_known(catalog, cards, beliefs)
+    recall = beliefs.scheduler.retrievability_many(
+        cards.stability * beliefs.stability_scale, cards.last_review_us, at_us
+    )
+    memory = np.where(cards.seen, recall, known)
+    return memory + (1 - memory) * catalog.guess_rate
+
+
+class MasteryLevel(IntEnum):
+    """Levels of an area, in the spirit of Khan Academy's mastery levels."""
+
+    NOT_STARTED = 0
+    ATTEMPTED = 1
+    FAMILIAR = 2
+    PROFICIENT = 3
+    MASTERED = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class LevelRules:
+    """Thresholds for the levels. Mastered needs delayed evidence, not a streak in one sitting:
+    a share of the area's items answered correctly after a gap of ``delayed_days`` or more."""
+
+    familiar_mastery: float = 0.60
+    familiar_coverage: float = 0.30
+    proficient_mastery: float = 0.80
+    proficient_coverage: float = 0.60
+    mastered_mastery: float = 0.90
+    mastered_coverage: float = 0.80
+    mastered_delayed_share: float = 0.50
+    delayed_days: float = 7.0
+
+    def level(
+        self, *, attempted: int, mastery: float, coverage: float, delayed_share: float
+    ) -> MasteryLevel:
+        if attempted == 0:
+            return MasteryLevel.NOT_STARTED
+        if (
+            mastery >= self.mastered_mastery
+            and coverage >= self.mastered_coverage
+            and delayed_share >= self.mastered_delayed_share
+        ):
+            return MasteryLevel.MASTERED
+        if mastery >= self.proficient_mastery and coverage >= self.proficient_coverage:
+            return MasteryLevel.PROFICIENT
+        if mastery >= self.familiar_mastery and coverage >= self.familiar_coverage:
+            return MasteryLevel.FAMILIAR
+        return MasteryLevel.ATTEMPTED
+
+
+@dataclass(frozen=True)
+class AreaMastery:
+    """Mastery of one content area: mean P(correct) over its items."""
+
+    area_code: str
+    test_code: str
+    area_name: str
+    items: int
+    seen: int
+    mastery_now: float
+    mastery_at_exam: float
+    exam_at: datetime | None
+    level: MasteryLevel
+
+    @property
+    def coverage(self) -> float:
+        return self.seen / self.items if self.items else 0.0
+
+
+def area_mastery(
+    catalog: ItemCatalog,
+    cards: CardTable,
+    beliefs: Beliefs,
+    *,
+    now: datetime,
+    exam_at: Mapping[str, datetime | None],
+    rules: LevelRules = LevelRules(),
+) -> list[AreaMastery]:
+    """Mastery of every area of the catalog, now and at each test's exam (``exam_at`` by test
+    code; a missing or past exam means "now")."""
+    now_us = to_epoch_us(now)
+    known = prior_known(catalog, cards, beliefs)
+    exam_us_by_test = np.array(
+        [
+            max(to_epoch_us(moment), now_us) if (moment := exam_at.get(code)) else now_us
+            for code in catalog.test_codes
+        ],
+        np.int64,
+    )
+    p_now = recall_probability(catalog, cards, beliefs, now, known)
+    p_exam = recall_probability(catalog, cards, beliefs, exam_us_by_test[catalog.test_of], known)
+    area_count = len(catalog.area_codes)
+    sums_now = np.bincount(catalog.area_of, weights=p_now, minlength=area_count)
+    sums_exam = np.bincount(catalog.area_of, weights=p_exam, minlength=area_count)
+    seen = np.bincount(catalog.area_of, weights=cards.seen, minlength=area_count)
+    delayed = np.bincount(
+        catalog.area_of, weights=cards.proven_days >= rules.delayed_days, minlength=area_count
+    )
+    areas = catalog.blueprint.areas()
+    result = []
+    for position, code in enumerate(catalog.area_codes):
+        count = int(catalog.items_per_area[position])
+        test_code = areas[code].test_code
+        mastery_now = float(sums_now[position] / count)
+        result.append(
+            AreaMastery(
+                area_code=code,
+                test_code=test_code,
+                area_name=areas[code].name,
+                items=count,
+                seen=int(seen[position]),
+                mastery_now=mastery_now,
+                mastery_at_exam=float(sums_exam[position] / count),
+                exam_at=exam_at.get(test_code),
+                level=rules.level(
+                    attempted=int(seen[position]),
+                    mastery=mastery_now,
+                    coverage=float(seen[position] / count),
+                    delayed_share=float(delayed[position] / count),
+                ),
+            )
+        )
+    return result

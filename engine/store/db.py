@@ -1,0 +1,100 @@
+"""Database engines and transactions.
+
+SQLite runs in WAL mode with foreign keys on, a busy timeout, and ``synchronous=NORMAL``: in
+WAL mode a committed transaction survives the application being killed (it is in the OS's
+hands once the commit returns); only a power cut can lose the last transactions. Set
+``PITSTOP_SQLITE_SYNCHRONOUS=FULL`` to fsync every commit. Write transactions start with
+``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of deadlocking on a lock
+upgrade. PostgreSQL (``postgresql://…``) goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+__all__ = ["connect", "is_sqlite", "normalise_url", "transaction"]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_WRITE = "pitstop_write"
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs (SQLAlchemy's default driver is psycopg2)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def connect(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine for ``url`` with Pitstop's connection settings.
+
+    For a file SQLite URL the parent folder is created.
+    """
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            poolclass=NullPool if database in ("", ":memory:") else None,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    synchronous = os.environ.get("PITSTOP_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+    if synchronous not in ("NORMAL", "FULL", "EXTRA"):
+        raise ValueError(
+            f"PITSTOP_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, got {synchronous}"
+        )
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event below issue BEGIN itself (pysqlite's own handling
+        # delays BEGIN and cannot start an IMMEDIATE transaction).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One unit of work: a session whose transaction commits on success and rolls back on
+    any exception. ``write=True`` takes SQLite's write lock up front."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection(execution_options={_WRITE: write})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

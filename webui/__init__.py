@@ -1,0 +1,80 @@
+"""Pitstop's web interface: a thin Flask layer over :mod:`engine.service`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from engine.config import Settings
+from engine.service import StudyService
+from engine.store.db import connect
+
+__all__ = ["create_app", "service"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory: defaults, then ``PITSTOP_*`` settings, then ``test_config``.
+
+    Raises:
+        RuntimeError: in production (``PITSTOP_ENV=production``) without ``PITSTOP_SECRET_KEY``.
+    """
+    settings = Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_dir.resolve()))
+    app.config.update(
+        PITSTOP_SETTINGS=settings,
+        DATABASE_URL=settings.database_url,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(settings)
+
+    study = StudyService(connect(app.config["DATABASE_URL"]), cut_score=settings.cut_score)
+    app.extensions["pitstop"] = study
+
+    from webui.views import health, home
+
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(home.blueprint)
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app
+
+
+def service(app: Flask) -> StudyService:
+    study: StudyService = app.extensions["pitstop"]
+    return study
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key; in development a random key kept in ``instance/secret_key``."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.production:
+        raise RuntimeError("PITSTOP_SECRET_KEY must be set when PITSTOP_ENV=production")
+    path = Path(settings.instance_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
