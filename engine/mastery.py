@@ -1,10 +1,15 @@
 """P(correct) per item and mastery per content area, now and at the exam date. Pure.
 
-For a seen item, ``P = R + (1 − R)·g``: recall from its FSRS memory (with the learner's
-calibrated stability scale), else a guess with rate ``g`` (0.25 for four options, 0 for a
-flashcard). For an unseen item, ``P = k + (1 − k)·g`` where ``k`` is the chance the learner
-already knows it: their first-attempt evidence in the area (plus any placement evidence),
+Mastery answers "how likely is the learner to get an exam question on this right?". Every ASE
+question has four options, so whatever kind of item carries a fact (a flashcard or a
+multiple-choice item), the exam-question probability is ``P = m + (1 − m)·0.25`` where ``m``
+is the learner's memory of it: FSRS recall ``R`` (with the learner's calibrated stability
+scale) for a seen item, or for an unseen one ``k``, the chance they already know it — their
+first-attempt evidence in the area (plus any placement evidence, with guessing removed),
 shrunk toward a neutral default and adjusted for the author's difficulty estimate.
+
+(The item's *own* guess rate — 0.25 for four options, 0 for a self-graded flashcard — is
+what an answer to that item shows; it is used where answers are read as evidence.)
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from engine.catalog import CardTable, ItemCatalog
 from engine.scheduling import MemoryScheduler, to_epoch_us
 
 __all__ = [
+    "EXAM_GUESS_RATE",
     "AreaEvidence",
     "AreaMastery",
     "Beliefs",
@@ -30,6 +36,9 @@ __all__ = [
     "prior_known",
     "recall_probability",
 ]
+
+
+EXAM_GUESS_RATE = 0.25  # four-option exam questions
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,8 @@ def recall_probability(
     at: datetime | np.ndarray,
     known: np.ndarray | None = None,
 ) -> np.ndarray:
-    """P(correct) per item at ``at`` (one datetime, or epoch-µs per item), with no more study."""
+    """P(correct) on an exam question testing each item, at ``at`` (one datetime, or epoch-µs
+    per item), with no more study."""
     at_us = np.asarray(to_epoch_us(at) if isinstance(at, datetime) else at, np.int64)
     if known is None:
         known = prior_known(catalog, cards, beliefs)
@@ -113,7 +123,7 @@ def recall_probability(
         cards.stability * beliefs.stability_scale, cards.last_review_us, at_us
     )
     memory = np.where(cards.seen, recall, known)
-    return memory + (1 - memory) * catalog.guess_rate
+    return memory + (1 - memory) * EXAM_GUESS_RATE
 
 
 class MasteryLevel(IntEnum):

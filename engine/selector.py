@@ -4,10 +4,11 @@ Candidates are the items in the learner's scope (goal tests ∪ active assignmen
 focus area / assignment). Learning-step items that are due go first, earliest due first.
 Otherwise the planner picks the item with the largest expected gain in exam score per second:
 
-    gain_i = w_i · (1 − g_i) · (E[R_i(T) | studied now] − R_i(T) | not studied) / cost_i
+    gain_i = w_i · (1 − g) · (E[R_i(T) | studied now] − R_i(T) | not studied) / cost_i
 
 ``T`` is the item's test's exam (or ``now + default_horizon_days``), ``w_i`` its blueprint
-weight (raised for assigned items as the assignment's due date nears), ``g_i`` its guess rate,
+weight (raised for assigned items as the assignment's due date nears), ``g`` the exam's guess
+rate (0.25: the exam is four-option multiple choice, whatever kind the item is),
 and the expectation runs over recall and forgetting now, using FSRS's next-state formulas with
 the learner's calibrated stability scale. For an unseen item the "studied" branch is the
 learning-step path of an item the learner did not know (Again, then Good twice), weighted by
@@ -29,7 +30,7 @@ from enum import StrEnum
 import numpy as np
 
 from engine.catalog import CardTable, ItemCatalog
-from engine.mastery import Beliefs, prior_known, recall_probability
+from engine.mastery import EXAM_GUESS_RATE, Beliefs, prior_known, recall_probability
 from engine.scheduling import DAY_US, Rating, to_epoch_us
 
 __all__ = [
@@ -321,7 +322,7 @@ def _gain_per_second(
     weight = catalog.weight[candidates] * _assignment_multiplier(
         catalog, context, settings, candidates
     )
-    return weight * (1 - catalog.guess_rate[candidates]) * gain / cost
+    return weight * (1 - EXAM_GUESS_RATE) * gain / cost
 
 
 def _assignment_multiplier(

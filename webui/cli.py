@@ -79,6 +79,8 @@ def serve(bind: str, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (the production server)."""
     Settings.from_env()  # fail early on bad settings
     arguments = [
+        sys.executable,
+        "-m",
         "gunicorn",
         "--bind", bind,
         "--workers", str(workers),

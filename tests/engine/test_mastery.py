@@ -23,13 +23,13 @@ from tests.engine.helpers import study, synthetic_catalog
 NOW = datetime(2026, 2, 1, 12, tzinfo=UTC)
 
 
-def test_unseen_items_get_the_shrunk_prior_with_guessing(blueprint: Blueprint) -> None:
+def test_unseen_items_get_the_prior_plus_exam_guessing(blueprint: Blueprint) -> None:
     catalog = synthetic_catalog(blueprint)
     cards = CardTable(len(catalog))
     beliefs = Beliefs(prior=PriorSettings(default_known=0.2, difficulty_factor=(1, 1, 1)))
     p = recall_probability(catalog, cards, beliefs, NOW)
-    expected = np.where(catalog.is_mcq, 0.2 + 0.8 * 0.25, 0.2)
-    np.testing.assert_allclose(p, expected)
+    # Flashcards and multiple choice alike: an exam question has four options.
+    np.testing.assert_allclose(p, 0.2 + 0.8 * 0.25)
 
 
 def test_first_attempts_move_the_area_prior_with_guessing_removed(blueprint: Blueprint) -> None:
