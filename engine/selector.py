@@ -41,6 +41,8 @@ __all__ = [
     "Selection",
     "StudyContext",
     "StudyCosts",
+    "expected_gains",
+    "scope_mask",
     "select_next",
 ]
 
@@ -158,7 +160,8 @@ class Selection:
         return self.reason.text
 
 
-def _scope(catalog: ItemCatalog, context: StudyContext) -> np.ndarray:
+def scope_mask(catalog: ItemCatalog, context: StudyContext) -> np.ndarray:
+    """The items the learner is studying for: goal tests ∪ assignments, or the focus."""
     if context.focus_assignment_id is not None:
         for assignment in context.assignments:
             if assignment.assignment_id == context.focus_assignment_id:
@@ -182,7 +185,7 @@ def select_next(
 ) -> Selection | None:
     """The next item to study, or None when the scope holds no item."""
     now_us = to_epoch_us(context.now)
-    in_scope = _scope(catalog, context)
+    in_scope = scope_mask(catalog, context)
     if not in_scope.any():
         return None
     exam_us = _exam_us_by_test(catalog, context, settings, now_us)
@@ -246,6 +249,26 @@ def select_next(
         reason=_reason(kind, best, catalog, context, settings),
         gain_per_minute=best_gain * 60 * 100,
         candidates=int(candidates.size),
+    )
+
+
+def expected_gains(
+    catalog: ItemCatalog,
+    cards: CardTable,
+    beliefs: Beliefs,
+    context: StudyContext,
+    candidates: np.ndarray,
+    settings: PlannerSettings = PlannerSettings(),
+) -> np.ndarray:
+    """Expected gain in exam score (a fraction) per second of studying each candidate now.
+
+    Candidates must be unseen items or items in the Review state (not in a learning step).
+    """
+    now_us = to_epoch_us(context.now)
+    exam_us = _exam_us_by_test(catalog, context, settings, now_us)
+    known = prior_known(catalog, cards, beliefs)
+    return _gain_per_second(
+        catalog, cards, beliefs, context, settings, candidates, known, exam_us, now_us
     )
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "Area",
+    "AreaPrior",
     "Assignment",
     "Attempt",
     "CardState",
@@ -28,6 +29,7 @@ __all__ = [
     "LearnerParameters",
     "Review",
     "Setting",
+    "StudySession",
     "Test",
     "UTCDateTime",
     "User",
@@ -73,6 +75,7 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(default="student", max_length=20)
     timezone: str = Field(default="UTC", max_length=64)
+    daily_goal_minutes: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
     created_at: datetime = _utc()
 
 
@@ -233,6 +236,30 @@ class LearnerParameters(SQLModel, table=True):
     log_loss: float | None = None
     calibration: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _utc()
+
+
+class AreaPrior(SQLModel, table=True):
+    """Placement-check evidence about one area: items known among attempts (guessing removed)."""
+
+    __tablename__ = "area_prior"
+
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    area_code: str = Field(foreign_key="area.code", primary_key=True, max_length=12)
+    attempts: float = 0.0
+    known: float = 0.0
+    updated_at: datetime = _utc()
+
+
+class StudySession(SQLModel, table=True):
+    """A sitting: starts with the learner's area mastery so the summary can say what moved."""
+
+    __tablename__ = "study_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    started_at: datetime = _utc()
+    last_activity_at: datetime = _utc()
+    mastery_before: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class Setting(SQLModel, table=True):

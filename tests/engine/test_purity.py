@@ -10,10 +10,12 @@ import pytest
 
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 PURE = (
+    "activity",
     "answering",
     "blueprint",
     "catalog",
     "errors",
+    "forecast",
     "learner",
     "mastery",
     "readiness",

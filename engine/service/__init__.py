@@ -1,0 +1,19 @@
+"""Use cases: each public method is one unit of work in one transaction.
+
+The service loads plain data from the store, calls the pure engine, and writes the result.
+Views call exactly one of these per request. Errors are :mod:`engine.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+from engine.service.accounts import AccountUseCases
+from engine.service.base import ROLES, UserInfo
+from engine.service.content import ContentUseCases, LoadReport
+from engine.service.progress import ProgressUseCases
+from engine.service.study import AnswerResult, ServedItem, StudyUseCases
+
+__all__ = ["ROLES", "AnswerResult", "LoadReport", "ServedItem", "StudyService", "UserInfo"]
+
+
+class StudyService(ContentUseCases, AccountUseCases, StudyUseCases, ProgressUseCases):
+    """Pitstop's use cases over one database."""

@@ -1,0 +1,280 @@
+"""What every use case shares: the engine, the cached catalog, loading a learner."""
+
+from __future__ import annotations
+
+import re
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from engine.blueprint import AreaSpec, Blueprint, TestSpec
+from engine.catalog import CardTable, ItemCatalog, ItemInfo
+from engine.errors import InvalidInputError, NotFoundError
+from engine.mastery import Beliefs
+from engine.readiness import DEFAULT_CUT_SCORE
+from engine.scheduling import (
+    CardMemory,
+    GradingPolicy,
+    ItemKind,
+    MemoryScheduler,
+    RngFactory,
+    StabilityCalibration,
+    State,
+)
+from engine.selector import PlannerSettings
+from engine.store.db import transaction
+from engine.store.models import (
+    Area,
+    CardState,
+    Goal,
+    Item,
+    LearnerParameters,
+    Review,
+    Setting,
+    Test,
+    User,
+)
+
+ROLES = ("student", "instructor", "admin")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EXAM_HOUR = time(9, 0)
+OPEN_ATTEMPT_TTL = timedelta(minutes=30)
+TYPICAL_TIME_WINDOW = 50
+CONTENT_REVISION = "content_revision"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    email: str
+    display_name: str
+    role: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class _CatalogSnapshot:
+    revision: str
+    catalog: ItemCatalog
+
+
+@dataclass
+class LearnerState:
+    user: User
+    goals: dict[str, datetime | None]
+    cards: CardTable
+    versions: dict[str, int]
+    beliefs: Beliefs
+    calibration: StabilityCalibration
+
+
+class ServiceBase:
+    """Holds the database engine and per-process caches."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        planner: PlannerSettings = PlannerSettings(),
+        grading: GradingPolicy = GradingPolicy(),
+        cut_score: float = DEFAULT_CUT_SCORE,
+    ) -> None:
+        self.engine = engine
+        self.planner = planner
+        self.grading = grading
+        self.cut_score = cut_score
+        self._catalog: _CatalogSnapshot | None = None
+        self._catalog_lock = threading.Lock()
+
+    def catalog(self, session: Session | None = None) -> ItemCatalog:
+        """The active items as a catalog, cached until the content revision changes."""
+        if session is None:
+            with transaction(self.engine) as own:
+                return self.catalog(own)
+        revision = session.get(Setting, CONTENT_REVISION)
+        current = revision.value if revision else ""
+        with self._catalog_lock:
+            if self._catalog is not None and self._catalog.revision == current:
+                return self._catalog.catalog
+        tests = session.scalars(select(Test).order_by(col(Test.position), col(Test.code))).all()
+        areas = session.scalars(select(Area).order_by(col(Area.position))).all()
+        blueprint = Blueprint(
+            TestSpec(
+                code=test.code,
+                name=test.name,
+                scored_questions=test.scored_questions,
+                time_minutes=test.time_minutes,
+                edition=test.edition,
+                source=test.source,
+                areas=tuple(
+                    AreaSpec(area.code, area.name, area.scored_questions)
+                    for area in areas
+                    if area.test_code == test.code
+                ),
+            )
+            for test in tests
+        )
+        rows = session.execute(
+            select(
+                col(Item.id),
+                col(Item.test_code),
+                col(Item.area_code),
+                col(Item.kind),
+                col(Item.difficulty),
+            )
+            .where(col(Item.retired) == False)  # noqa: E712
+            .order_by(col(Item.id))
+        ).all()
+        catalog = ItemCatalog(
+            [ItemInfo(row[0], row[1], row[2], ItemKind(row[3]), row[4]) for row in rows], blueprint
+        )
+        with self._catalog_lock:
+            self._catalog = _CatalogSnapshot(current, catalog)
+        return catalog
+
+    def _typical_response_ms(self, session: Session, user_id: int) -> int | None:
+        times = session.scalars(
+            select(col(Review.response_ms))
+            .join(Item, col(Item.id) == col(Review.item_id))
+            .where(
+                col(Review.user_id) == user_id,
+                col(Item.kind) == ItemKind.MCQ.value,
+                col(Review.response_ms).is_not(None),
+            )
+            .order_by(col(Review.answered_at).desc())
+            .limit(TYPICAL_TIME_WINDOW)
+        ).all()
+        values = [value for value in times if value is not None]
+        return int(np.median(values)) if values else None
+
+    def _load_learner(self, session: Session, user_id: int, now: datetime) -> LearnerState:
+        user = get_user(session, user_id)
+        zone = zone_named(user.timezone)
+        goals = {
+            goal.test_code: (
+                datetime.combine(goal.exam_date, EXAM_HOUR, tzinfo=zone).astimezone(UTC)
+                if goal.exam_date
+                else None
+            )
+            for goal in session.scalars(select(Goal).where(col(Goal.user_id) == user_id))
+        }
+        catalog = self.catalog(session)
+        columns = (
+            col(CardState.item_id),
+            col(CardState.state),
+            col(CardState.step),
+            col(CardState.stability),
+            col(CardState.difficulty),
+            col(CardState.due),
+            col(CardState.last_review),
+            col(CardState.reps),
+            col(CardState.lapses),
+            col(CardState.proven_interval_days),
+            col(CardState.introduced_at),
+            col(CardState.first_correct),
+            col(CardState.version),
+        )
+        rows = session.execute(select(*columns).where(col(CardState.user_id) == user_id)).all()
+        cards, versions = card_table(catalog, rows)
+        parameters = session.get(LearnerParameters, user_id)
+        calibration = calibration_of(parameters)
+        beliefs = Beliefs(scheduler=scheduler_for(parameters), stability_scale=calibration.scale)
+        return LearnerState(user, goals, cards, versions, beliefs, calibration)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user with id {user_id}")
+    return user
+
+
+def user_info(user: User) -> UserInfo:
+    assert user.id is not None
+    return UserInfo(user.id, user.email, user.display_name, user.role, user.timezone)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(f"unknown timezone {name!r}") from None
+
+
+def epoch_us(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def fuzz_rng(user_id: int, item_id: str) -> RngFactory:
+    """Fuzz for a review is drawn from (learner, item, reps): replaying reviews redraws it."""
+    return RngFactory(user_id, zlib.crc32(item_id.encode()))
+
+
+def scheduler_for(parameters: LearnerParameters | None) -> MemoryScheduler:
+    if parameters is not None and parameters.parameters:
+        return MemoryScheduler(parameters=tuple(parameters.parameters))
+    return _DEFAULT_SCHEDULER
+
+
+_DEFAULT_SCHEDULER = MemoryScheduler()
+
+
+def calibration_of(parameters: LearnerParameters | None) -> StabilityCalibration:
+    if parameters is None or not parameters.calibration:
+        return StabilityCalibration()
+    data = parameters.calibration
+    return StabilityCalibration(
+        log_likelihood=tuple(float(x) for x in data["log_likelihood"]),
+        observations=int(data["observations"]),
+    )
+
+
+def card_memory(row: CardState) -> CardMemory:
+    return CardMemory(
+        state=State(row.state),
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        due=row.due,
+        last_review=row.last_review,
+        reps=row.reps,
+        lapses=row.lapses,
+        proven_interval_days=row.proven_interval_days,
+    )
+
+
+def card_table(catalog: ItemCatalog, rows: Sequence[Any]) -> tuple[CardTable, dict[str, int]]:
+    """Build a card table from CardState column tuples in one vectorised pass."""
+    cards = CardTable(len(catalog))
+    versions = {row[0]: int(row[12]) for row in rows}
+    present = [(catalog.index[row[0]], row) for row in rows if row[0] in catalog.index]
+    if not present:
+        return cards, versions
+    index = np.array([position for position, _ in present])
+    columns = list(zip(*(row for _, row in present), strict=True))
+    cards.seen[index] = True
+    cards.state[index] = np.array(columns[1], np.int8)
+    cards.step[index] = np.array([-1 if step is None else step for step in columns[2]], np.int16)
+    cards.stability[index] = np.array(columns[3], dtype=float)
+    cards.difficulty[index] = np.array(columns[4], dtype=float)
+    cards.due_us[index] = np.array([epoch_us(moment) for moment in columns[5]], np.int64)
+    cards.last_review_us[index] = np.array(
+        [epoch_us(moment) if moment else 0 for moment in columns[6]], np.int64
+    )
+    cards.reps[index] = np.array(columns[7], np.int32)
+    cards.lapses[index] = np.array(columns[8], np.int32)
+    cards.proven_days[index] = np.array(columns[9], dtype=float)
+    cards.introduced_us[index] = np.array([epoch_us(moment) for moment in columns[10]], np.int64)
+    cards.first_correct[index] = np.array(columns[11], np.int8)
+    return cards, versions
