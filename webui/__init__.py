@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,11 @@ from engine.service import StudyService
 from engine.store.db import connect
 
 __all__ = ["create_app", "service"]
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,30 +37,58 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        RATELIMIT_STORAGE_URI=os.environ.get("PITSTOP_RATELIMIT_STORAGE", "memory://"),
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT="10 per minute; 50 per hour",
+        MAX_CONTENT_LENGTH=1 * 1024 * 1024,
     )
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(settings)
 
-    study = StudyService(connect(app.config["DATABASE_URL"]), cut_score=settings.cut_score)
+    study = StudyService(
+        connect(app.config["DATABASE_URL"]),
+        cut_score=settings.cut_score,
+    )
     app.extensions["pitstop"] = study
 
-    from webui.views import health, home
+    from webui import errors, filters
+    from webui.extensions import csrf, limiter, login_manager
+    from webui.views import auth, health, home, plan, progress, study_views
 
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(home.blueprint)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    for blueprint in (
+        health.blueprint,
+        home.blueprint,
+        auth.blueprint,
+        plan.blueprint,
+        study_views.blueprint,
+        progress.blueprint,
+    ):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    filters.register(app)
 
     @app.after_request
     def security_headers(response: Any) -> Any:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        if settings.production:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return app

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from engine.errors import InvalidInputError
 from engine.service.base import (
@@ -25,6 +25,9 @@ from engine.store.models import (
     Test,
     User,
 )
+
+MIN_DAILY_MINUTES = 5
+MAX_DAILY_MINUTES = 240
 
 
 class AccountUseCases(ServiceBase):
@@ -87,28 +90,33 @@ class AccountUseCases(ServiceBase):
             InvalidInputError: an unknown test code, or an exam date in the past.
         """
         with transaction(self.engine, write=True) as session:
-            user = get_user(session, user_id)
-            known = set(session.scalars(select(col(Test.code))).all())
-            unknown = sorted(set(goals) - known)
-            if unknown:
-                raise InvalidInputError(f"unknown test code(s): {', '.join(unknown)}")
-            today = now.astimezone(zone_named(user.timezone)).date()
-            for code, exam_date in goals.items():
-                if exam_date is not None and exam_date < today:
-                    raise InvalidInputError(
-                        f"the exam date for {code} ({exam_date}) is in the past"
-                    )
-            current = {
-                goal.test_code: goal
-                for goal in session.scalars(select(Goal).where(col(Goal.user_id) == user_id))
-            }
-            for code, goal in current.items():
-                if code not in goals:
-                    session.delete(goal)
-            for code, exam_date in goals.items():
-                goal = current.get(code) or Goal(user_id=user_id, test_code=code, created_at=now)
-                goal.exam_date = exam_date
-                session.add(goal)
+            self._replace_goals(session, user_id, goals, now)
+
+    def _replace_goals(
+        self, session: Session, user_id: int, goals: Mapping[str, date | None], now: datetime
+    ) -> None:
+        user = get_user(session, user_id)
+        known = set(session.scalars(select(col(Test.code))).all())
+        unknown = sorted(set(goals) - known)
+        if unknown:
+            raise InvalidInputError(f"unknown test code(s): {', '.join(unknown)}")
+        today = now.astimezone(zone_named(user.timezone)).date()
+        for code, exam_date in goals.items():
+            if exam_date is not None and exam_date < today:
+                raise InvalidInputError(f"the exam date for {code} ({exam_date}) is in the past")
+            if exam_date is not None and exam_date > today.replace(year=today.year + 3):
+                raise InvalidInputError(f"the exam date for {code} is more than 3 years away")
+        current = {
+            goal.test_code: goal
+            for goal in session.scalars(select(Goal).where(col(Goal.user_id) == user_id))
+        }
+        for code, goal in current.items():
+            if code not in goals:
+                session.delete(goal)
+        for code, exam_date in goals.items():
+            goal = current.get(code) or Goal(user_id=user_id, test_code=code, created_at=now)
+            goal.exam_date = exam_date
+            session.add(goal)
 
     def goals(self, user_id: int) -> dict[str, date | None]:
         with transaction(self.engine) as session:
@@ -118,3 +126,48 @@ class AccountUseCases(ServiceBase):
                     select(Goal).where(col(Goal.user_id) == user_id).order_by(col(Goal.test_code))
                 )
             }
+
+    def find_user_by_id(self, user_id: int) -> UserInfo | None:
+        with transaction(self.engine) as session:
+            user = session.get(User, user_id)
+            return user_info(user) if user else None
+
+    def credentials(self, email: str) -> tuple[UserInfo, str] | None:
+        """The account and its password hash, for checking a log-in (None: no such email)."""
+        with transaction(self.engine) as session:
+            user = session.scalars(
+                select(User).where(col(User.email) == email.strip().lower())
+            ).first()
+            return (user_info(user), user.password_hash) if user else None
+
+    def change_password(self, user_id: int, password_hash: str) -> None:
+        with transaction(self.engine, write=True) as session:
+            user = get_user(session, user_id)
+            user.password_hash = password_hash
+            session.add(user)
+
+    def save_plan(
+        self,
+        user_id: int,
+        goals: Mapping[str, date | None],
+        *,
+        daily_goal_minutes: int,
+        now: datetime,
+    ) -> None:
+        """Set the learner's target tests, exam dates and daily minutes in one go.
+
+        Raises:
+            InvalidInputError: no test, an unknown test, a past exam date, or minutes outside
+                5–240.
+        """
+        if not goals:
+            raise InvalidInputError("choose at least one test to study for")
+        if not MIN_DAILY_MINUTES <= daily_goal_minutes <= MAX_DAILY_MINUTES:
+            raise InvalidInputError(
+                f"daily goal must be {MIN_DAILY_MINUTES} to {MAX_DAILY_MINUTES} minutes"
+            )
+        with transaction(self.engine, write=True) as session:
+            self._replace_goals(session, user_id, goals, now)
+            user = get_user(session, user_id)
+            user.daily_goal_minutes = daily_goal_minutes
+            session.add(user)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from engine.blueprint import AreaSpec, Blueprint, TestSpec
 from engine.catalog import CardTable, ItemCatalog, ItemInfo
 from engine.errors import InvalidInputError, NotFoundError
-from engine.mastery import Beliefs
+from engine.mastery import AreaEvidence, Beliefs
 from engine.readiness import DEFAULT_CUT_SCORE
 from engine.scheduling import (
     CardMemory,
@@ -33,6 +33,7 @@ from engine.selector import PlannerSettings
 from engine.store.db import transaction
 from engine.store.models import (
     Area,
+    AreaPrior,
     CardState,
     Goal,
     Item,
@@ -58,6 +59,7 @@ class UserInfo:
     display_name: str
     role: str
     timezone: str
+    daily_goal_minutes: int = 20
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,15 @@ class ServiceBase:
         cards, versions = card_table(catalog, rows)
         parameters = session.get(LearnerParameters, user_id)
         calibration = calibration_of(parameters)
-        beliefs = Beliefs(scheduler=scheduler_for(parameters), stability_scale=calibration.scale)
+        evidence = {
+            prior.area_code: AreaEvidence(prior.attempts, prior.known)
+            for prior in session.scalars(select(AreaPrior).where(col(AreaPrior.user_id) == user_id))
+        }
+        beliefs = Beliefs(
+            scheduler=scheduler_for(parameters),
+            stability_scale=calibration.scale,
+            area_evidence=evidence,
+        )
         return LearnerState(user, goals, cards, versions, beliefs, calibration)
 
 
@@ -202,7 +212,9 @@ def get_user(session: Session, user_id: int) -> User:
 
 def user_info(user: User) -> UserInfo:
     assert user.id is not None
-    return UserInfo(user.id, user.email, user.display_name, user.role, user.timezone)
+    return UserInfo(
+        user.id, user.email, user.display_name, user.role, user.timezone, user.daily_goal_minutes
+    )
 
 
 def zone_named(name: str) -> ZoneInfo:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from engine.answering import Answer, apply_answer
+from engine.activity import study_days
+from engine.answering import CHOICE_LETTERS, Answer, apply_answer
 from engine.errors import InvalidInputError, NotFoundError, StaleAttemptError
 from engine.learner import start_of_day
-from engine.mastery import prior_known
+from engine.mastery import AreaEvidence, area_mastery, prior_known
 from engine.scheduling import (
     CardMemory,
     ItemKind,
@@ -25,21 +26,26 @@ from engine.scheduling import (
 from engine.selector import Reason, StudyContext, select_next
 from engine.service.base import (
     OPEN_ATTEMPT_TTL,
+    LearnerState,
     ServiceBase,
     calibration_of,
     card_memory,
     epoch_us,
     fuzz_rng,
+    get_user,
     scheduler_for,
     zone_named,
 )
 from engine.store.db import transaction
 from engine.store.models import (
+    AreaPrior,
     Attempt,
     CardState,
+    Goal,
     Item,
     LearnerParameters,
     Review,
+    StudySession,
 )
 
 
@@ -77,6 +83,45 @@ class AnswerResult:
     due: datetime
     answered_at: datetime
     duplicate: bool
+    body: Mapping[str, Any] = field(default_factory=dict)
+    area_code: str = ""
+    unsure: bool = False
+    token: str = ""
+
+
+MAX_RESPONSE_MS = 3_600_000
+SESSION_IDLE = timedelta(minutes=30)
+PLACEMENT_PER_AREA = 2
+
+
+@dataclass(frozen=True)
+class TodayStats:
+    """Today's study so far, in the learner's own day."""
+
+    items: int
+    minutes: float
+    goal_minutes: int
+
+
+@dataclass(frozen=True)
+class StudyScreen:
+    """Everything the study page shows."""
+
+    served: ServedItem | None
+    today: TodayStats
+    has_goals: bool
+    focus_area: str | None
+    focus_area_name: str | None
+    session_items: int
+
+
+@dataclass(frozen=True)
+class PlacementItem:
+    item_id: str
+    area_code: str
+    stem: str
+    choices: tuple[str, ...]
+    figure: Mapping[str, str] | None
 
 
 class StudyUseCases(ServiceBase):
@@ -93,57 +138,69 @@ class StudyUseCases(ServiceBase):
         An item served in the last 30 minutes and not yet answered is served again with the
         same token, so a reload or the back button shows the same question.
         """
-        scope = focus_area or ""
         with transaction(self.engine, write=True) as session:
-            open_attempt = self._open_attempt(session, user_id, now, scope)
-            if open_attempt is not None:
-                return self._served(session, open_attempt, None)
+            return self._next_item(session, user_id, now, rng, focus_area, None)
+
+    def _next_item(
+        self,
+        session: Session,
+        user_id: int,
+        now: datetime,
+        rng: np.random.Generator,
+        focus_area: str | None,
+        state: LearnerState | None,
+    ) -> ServedItem | None:
+        scope = focus_area or ""
+        open_attempt = self._open_attempt(session, user_id, now, scope)
+        if open_attempt is not None:
+            return self._served(session, open_attempt, None)
+        if state is None:
             state = self._load_learner(session, user_id, now)
-            recent = session.scalars(
-                select(col(Review.item_id))
-                .where(col(Review.user_id) == user_id)
-                .order_by(col(Review.answered_at).desc(), col(Review.id).desc())
-                .limit(max(self.planner.max_same_area_run, 1))
-            ).all()
-            catalog = self.catalog(session)
-            zone = zone_named(state.user.timezone)
-            midnight_us = epoch_us(start_of_day(now, zone))
-            context = StudyContext(
-                now=now,
-                exam_at=state.goals,
-                recent_item_ids=tuple(reversed(recent)),
-                new_today=int(
-                    np.count_nonzero(state.cards.seen & (state.cards.introduced_us >= midnight_us))
-                ),
-                focus_area=focus_area,
-            )
-            selection = select_next(catalog, state.cards, state.beliefs, context, rng, self.planner)
-            if selection is None:
-                return None
-            index = selection.item_index
-            if state.cards.seen[index]:
-                recall = state.beliefs.scheduler.retrievability_many(
-                    state.cards.stability[index : index + 1] * state.beliefs.stability_scale,
-                    state.cards.last_review_us[index : index + 1],
-                    epoch_us(now),
-                )[0]
-                known = float(recall)
-            else:
-                known = float(prior_known(catalog, state.cards, state.beliefs)[index])
-            guess = catalog.guess_rate[index]
-            attempt = Attempt(
-                token=secrets.token_urlsafe(24),
-                user_id=user_id,
-                item_id=selection.item_id,
-                card_version=state.versions.get(selection.item_id, 0),
-                served_at=now,
-                reason=selection.reason_text[:300],
-                predicted_correct=known + (1 - known) * guess,
-                scope=scope,
-            )
-            session.add(attempt)
-            session.flush()
-            return self._served(session, attempt, selection.reason)
+        recent = session.scalars(
+            select(col(Review.item_id))
+            .where(col(Review.user_id) == user_id)
+            .order_by(col(Review.answered_at).desc(), col(Review.id).desc())
+            .limit(max(self.planner.max_same_area_run, 1))
+        ).all()
+        catalog = self.catalog(session)
+        zone = zone_named(state.user.timezone)
+        midnight_us = epoch_us(start_of_day(now, zone))
+        context = StudyContext(
+            now=now,
+            exam_at=state.goals,
+            recent_item_ids=tuple(reversed(recent)),
+            new_today=int(
+                np.count_nonzero(state.cards.seen & (state.cards.introduced_us >= midnight_us))
+            ),
+            focus_area=focus_area,
+        )
+        selection = select_next(catalog, state.cards, state.beliefs, context, rng, self.planner)
+        if selection is None:
+            return None
+        index = selection.item_index
+        if state.cards.seen[index]:
+            recall = state.beliefs.scheduler.retrievability_many(
+                state.cards.stability[index : index + 1] * state.beliefs.stability_scale,
+                state.cards.last_review_us[index : index + 1],
+                epoch_us(now),
+            )[0]
+            known = float(recall)
+        else:
+            known = float(prior_known(catalog, state.cards, state.beliefs)[index])
+        guess = catalog.guess_rate[index]
+        attempt = Attempt(
+            token=secrets.token_urlsafe(24),
+            user_id=user_id,
+            item_id=selection.item_id,
+            card_version=state.versions.get(selection.item_id, 0),
+            served_at=now,
+            reason=selection.reason_text[:300],
+            predicted_correct=known + (1 - known) * guess,
+            scope=scope,
+        )
+        session.add(attempt)
+        session.flush()
+        return self._served(session, attempt, selection.reason)
 
     def answer(self, user_id: int, token: str, answer: Answer, *, now: datetime) -> AnswerResult:
         """Record the answer to a served item: the review and the card state in one transaction.
@@ -192,6 +249,9 @@ class StudyUseCases(ServiceBase):
             raise InvalidInputError("a flashcard is answered with a rating from 1 to 4")
         if now < attempt.served_at:
             now = attempt.served_at
+        if answer.response_ms is None:
+            waited_ms = (now - attempt.served_at) // timedelta(milliseconds=1)
+            answer = replace(answer, response_ms=min(waited_ms, MAX_RESPONSE_MS))
         row = session.get(CardState, (user_id, item.id))
         version = row.version if row is not None else 0
         if version != attempt.card_version:
@@ -280,6 +340,15 @@ class StudyUseCases(ServiceBase):
         }
         parameters.updated_at = now
         session.add(parameters)
+        session.execute(
+            update(StudySession)
+            .where(
+                col(StudySession.user_id) == user_id,
+                col(StudySession.last_activity_at) >= now - SESSION_IDLE,
+            )
+            .values(last_activity_at=now)
+            .execution_options(synchronize_session=False)
+        )
         session.flush()
         return self._feedback(session, review, duplicate=False, item=item, due=new.due)
 
@@ -385,4 +454,221 @@ class StudyUseCases(ServiceBase):
             due=due,
             answered_at=review.answered_at,
             duplicate=duplicate,
+            body=body,
+            area_code=item.area_code,
+            unsure=review.unsure,
+            token=review.attempt_token,
         )
+
+    # -- the study page, feedback and sessions ------------------------------------------------
+
+    def study_screen(
+        self,
+        user_id: int,
+        *,
+        now: datetime,
+        rng: np.random.Generator,
+        focus_area: str | None = None,
+    ) -> StudyScreen:
+        """The next item (or the open one), today's progress and the sitting, in one go.
+
+        Starts a sitting (with a snapshot of area mastery for its summary) when the learner
+        has been away for more than 30 minutes.
+
+        Raises:
+            InvalidInputError: a focus area that is not one of the learner's goal areas.
+        """
+        with transaction(self.engine, write=True) as session:
+            state = self._load_learner(session, user_id, now)
+            catalog = self.catalog(session)
+            areas = catalog.blueprint.areas()
+            if focus_area is not None and (
+                focus_area not in areas or areas[focus_area].test_code not in state.goals
+            ):
+                raise InvalidInputError(f"{focus_area} is not an area of your tests")
+            sitting = self._current_sitting(session, user_id, now)
+            if sitting is None and state.goals:
+                mastery = area_mastery(
+                    catalog, state.cards, state.beliefs, now=now, exam_at=state.goals
+                )
+                sitting = StudySession(
+                    user_id=user_id,
+                    started_at=now,
+                    last_activity_at=now,
+                    mastery_before={a.area_code: a.mastery_now for a in mastery},
+                )
+                session.add(sitting)
+                session.flush()
+            served = self._next_item(session, user_id, now, rng, focus_area, state)
+            today = self._today(
+                session, user_id, state.user.timezone, state.user.daily_goal_minutes, now
+            )
+            session_items = 0
+            if sitting is not None:
+                session_items = int(
+                    session.scalar(
+                        select(func.count())
+                        .select_from(Review)
+                        .where(
+                            col(Review.user_id) == user_id,
+                            col(Review.answered_at) >= sitting.started_at,
+                        )
+                    )
+                    or 0
+                )
+            return StudyScreen(
+                served=served,
+                today=today,
+                has_goals=bool(state.goals),
+                focus_area=focus_area,
+                focus_area_name=areas[focus_area].name if focus_area else None,
+                session_items=session_items,
+            )
+
+    def feedback(
+        self, user_id: int, token: str, *, now: datetime
+    ) -> tuple[AnswerResult, TodayStats]:
+        """The feedback for an answered attempt, as often as it is asked for.
+
+        Raises:
+            NotFoundError: the token was not answered by this learner.
+        """
+        with transaction(self.engine) as session:
+            review = session.scalars(
+                select(Review).where(col(Review.attempt_token) == token)
+            ).first()
+            if review is None or review.user_id != user_id:
+                raise NotFoundError("no answer to show for that question")
+            user = get_user(session, user_id)
+            result = self._feedback(session, review, duplicate=False)
+            return result, self._today(
+                session, user_id, user.timezone, user.daily_goal_minutes, now
+            )
+
+    def _current_sitting(
+        self, session: Session, user_id: int, now: datetime
+    ) -> StudySession | None:
+        return session.scalars(
+            select(StudySession)
+            .where(
+                col(StudySession.user_id) == user_id,
+                col(StudySession.last_activity_at) >= now - SESSION_IDLE,
+            )
+            .order_by(col(StudySession.started_at).desc())
+            .limit(1)
+        ).first()
+
+    def _today(
+        self, session: Session, user_id: int, timezone: str, goal_minutes: int, now: datetime
+    ) -> TodayStats:
+        midnight = start_of_day(now, zone_named(timezone))
+        rows = session.execute(
+            select(col(Review.answered_at), col(Review.response_ms)).where(
+                col(Review.user_id) == user_id, col(Review.answered_at) >= midnight
+            )
+        ).all()
+        days = study_days([(row[0], row[1]) for row in rows], zone_named(timezone))
+        day = days.get(now.astimezone(zone_named(timezone)).date())
+        return TodayStats(
+            items=day.items if day else 0,
+            minutes=day.minutes if day else 0.0,
+            goal_minutes=goal_minutes,
+        )
+
+    def figure_svg(self, item_id: str) -> str:
+        """The SVG figure of an active item.
+
+        Raises:
+            NotFoundError: no such item, or it has no figure.
+        """
+        with transaction(self.engine) as session:
+            item = session.get(Item, item_id)
+            figure = item.body.get("figure") if item is not None and not item.retired else None
+            if not figure:
+                raise NotFoundError(f"no figure for {item_id}")
+            return str(figure["svg"])
+
+    # -- placement ----------------------------------------------------------------------------
+
+    def placement_items(self, user_id: int, *, rng: np.random.Generator) -> list[PlacementItem]:
+        """About two multiple-choice items per area of the learner's goal tests, never seen
+        before, shuffled. Nothing is recorded until :meth:`record_placement`."""
+        with transaction(self.engine) as session:
+            goals = set(
+                session.scalars(select(col(Goal.test_code)).where(col(Goal.user_id) == user_id))
+            )
+            seen = set(
+                session.scalars(
+                    select(col(CardState.item_id)).where(col(CardState.user_id) == user_id)
+                )
+            )
+            rows = session.scalars(
+                select(Item)
+                .where(
+                    col(Item.test_code).in_(goals),
+                    col(Item.kind) == ItemKind.MCQ.value,
+                    col(Item.retired) == False,  # noqa: E712
+                )
+                .order_by(col(Item.id))
+            ).all()
+        by_area: dict[str, list[Item]] = {}
+        for row in rows:
+            if row.id not in seen:
+                by_area.setdefault(row.area_code, []).append(row)
+        picked: list[PlacementItem] = []
+        for area_code in sorted(by_area):
+            candidates = by_area[area_code]
+            shuffled = [candidates[int(i)] for i in rng.permutation(len(candidates))]
+            # Medium items first: they tell apart "knows the area" from "does not".
+            shuffled.sort(key=lambda row: row.difficulty != 2)
+            for row in shuffled[:PLACEMENT_PER_AREA]:
+                picked.append(
+                    PlacementItem(
+                        item_id=row.id,
+                        area_code=row.area_code,
+                        stem=row.body["stem"],
+                        choices=tuple(row.body["choices"]),
+                        figure=row.body.get("figure"),
+                    )
+                )
+        return [picked[int(i)] for i in rng.permutation(len(picked))]
+
+    def record_placement(
+        self, user_id: int, answers: Mapping[str, str | None], *, now: datetime
+    ) -> dict[str, AreaEvidence]:
+        """Turn placement answers (item id → letter, or None for "I don't know") into area
+        evidence. No review is recorded: there was no feedback, so nothing was studied.
+
+        Raises:
+            InvalidInputError: an item that is not a multiple-choice item of the learner's
+                tests, or a choice that is not A-D.
+        """
+        with transaction(self.engine, write=True) as session:
+            get_user(session, user_id)
+            goals = set(
+                session.scalars(select(col(Goal.test_code)).where(col(Goal.user_id) == user_id))
+            )
+            evidence: dict[str, list[float]] = {}
+            for item_id, choice in answers.items():
+                item = session.get(Item, item_id)
+                if item is None or item.kind != ItemKind.MCQ.value or item.test_code not in goals:
+                    raise InvalidInputError(f"{item_id!r} is not a placement question for you")
+                if choice is not None and choice not in CHOICE_LETTERS:
+                    raise InvalidInputError(f"choice must be A-D or blank, got {choice!r}")
+                guess = ItemKind.MCQ.guess_rate
+                if choice is None:
+                    known = 0.0
+                else:
+                    known = ((choice == item.body["answer"]) - guess) / (1 - guess)
+                total = evidence.setdefault(item.area_code, [0.0, 0.0])
+                total[0] += 1
+                total[1] += known
+            for area_code, (attempts, known) in evidence.items():
+                prior = session.get(AreaPrior, (user_id, area_code)) or AreaPrior(
+                    user_id=user_id, area_code=area_code, updated_at=now
+                )
+                prior.attempts = attempts
+                prior.known = known
+                prior.updated_at = now
+                session.add(prior)
+            return {code: AreaEvidence(a, k) for code, (a, k) in evidence.items()}

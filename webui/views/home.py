@@ -1,20 +1,26 @@
-"""The home page (a placeholder until the study pages land)."""
+"""The home page: a welcome for visitors, today's plan for learners."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from webui import service
+from webui.users import now, signed_in
 
 blueprint = Blueprint("home", __name__)
 
 
 @blueprint.get("/")
 def index() -> ResponseReturnValue:
-    catalog = service(current_app).catalog()
-    tests = [
-        (test, sum(1 for item in catalog.items if item.test_code == test.code))
-        for test in catalog.blueprint.values()
-    ]
-    return render_template("home/index.html", tests=tests, items=len(catalog))
+    study = service(current_app)
+    if not current_user.is_authenticated:
+        catalog = study.catalog()
+        tests = [
+            (test, sum(1 for item in catalog.items if item.test_code == test.code))
+            for test in catalog.blueprint.values()
+        ]
+        return render_template("home/welcome.html", tests=tests, items=len(catalog))
+    overview = study.home(signed_in().id, now=now())
+    return render_template("home/dashboard.html", overview=overview)

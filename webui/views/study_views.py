@@ -1,0 +1,110 @@
+"""The study loop: a question, an answer, feedback; the sitting's summary; figures."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from engine.answering import CHOICE_LETTERS, Answer
+from engine.errors import InvalidInputError, StaleAttemptError
+from engine.scheduling import Rating
+from webui import service
+from webui.forms import AnswerForm
+from webui.users import now, request_rng, signed_in
+
+blueprint = Blueprint("study", __name__)
+
+RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+
+
+@blueprint.get("/study")
+@login_required  # type: ignore[misc]
+def study() -> ResponseReturnValue:
+    area = request.args.get("area") or None
+    if area is not None and len(area) > 12:
+        abort(400)
+    screen = service(current_app).study_screen(
+        signed_in().id, now=now(), rng=request_rng(), focus_area=area
+    )
+    form = AnswerForm(token=screen.served.token if screen.served else "")
+    response = current_app.make_response(
+        render_template(
+            "study/study.html",
+            screen=screen,
+            form=form,
+            letters=CHOICE_LETTERS,
+            ratings=RATING_LABELS,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/study/answer")
+@login_required  # type: ignore[misc]
+def answer() -> ResponseReturnValue:
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        raise InvalidInputError("the answer form was incomplete; reload the question")
+    choice = request.form.get("choice")
+    rating = request.form.get("rating")
+    if choice is not None and choice not in CHOICE_LETTERS:
+        raise InvalidInputError("choose one of A, B, C or D")
+    if rating is not None and rating not in {"1", "2", "3", "4"}:
+        raise InvalidInputError("rate the card with 1 (Again) to 4 (Easy)")
+    if (choice is None) == (rating is None):
+        raise InvalidInputError("send either a choice or a rating")
+    submitted = Answer(
+        choice=choice,
+        self_rating=Rating(int(rating)) if rating else None,
+        unsure=bool(form.unsure.data),
+    )
+    try:
+        service(current_app).answer(signed_in().id, form.token.data, submitted, now=now())
+    except StaleAttemptError as error:
+        flash(str(error), "warning")
+        return redirect(url_for("study.study"), code=303)
+    return redirect(url_for("study.feedback", token=form.token.data), code=303)
+
+
+@blueprint.get("/study/feedback/<token>")
+@login_required  # type: ignore[misc]
+def feedback(token: str) -> ResponseReturnValue:
+    if len(token) > 64:
+        abort(404)
+    result, today = service(current_app).feedback(signed_in().id, token, now=now())
+    return render_template(
+        "study/feedback.html",
+        result=result,
+        today=today,
+        letters=CHOICE_LETTERS,
+        ratings=RATING_LABELS,
+    )
+
+
+@blueprint.get("/study/summary")
+@login_required  # type: ignore[misc]
+def summary() -> ResponseReturnValue:
+    report = service(current_app).session_summary(signed_in().id, now=now())
+    return render_template("study/summary.html", summary=report)
+
+
+@blueprint.get("/figures/<item_id>.svg")
+@login_required  # type: ignore[misc]
+def figure(item_id: str) -> ResponseReturnValue:
+    svg = service(current_app).figure_svg(item_id)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
