@@ -53,8 +53,9 @@ def forecast_chart(
     for day in sorted({0, last // 2, last}):
         x = _x(day, last)
         label = "today" if day == 0 else f"day {day}"
+        anchor = "start" if day == 0 else "end" if day == last else "middle"
         parts.append(
-            f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
+            f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{anchor}">'
             f"{label}</text>"
         )
     cut_y = _y(cut_score)

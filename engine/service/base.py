@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import BigInteger, Engine, cast, func, select
 from sqlmodel import Session, col
 
 from engine.blueprint import AreaSpec, Blueprint, TestSpec
@@ -38,7 +38,6 @@ from engine.store.models import (
     Goal,
     Item,
     LearnerParameters,
-    Review,
     Setting,
     Test,
     User,
@@ -50,6 +49,7 @@ EXAM_HOUR = time(9, 0)
 OPEN_ATTEMPT_TTL = timedelta(minutes=30)
 TYPICAL_TIME_WINDOW = 50
 CONTENT_REVISION = "content_revision"
+_SESSION_CATALOG = "pitstop_catalog"
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,14 @@ class ServiceBase:
         if session is None:
             with transaction(self.engine) as own:
                 return self.catalog(own)
+        checked: ItemCatalog | None = session.info.get(_SESSION_CATALOG)
+        if checked is not None:  # already checked in this transaction
+            return checked
         revision = session.get(Setting, CONTENT_REVISION)
         current = revision.value if revision else ""
         with self._catalog_lock:
             if self._catalog is not None and self._catalog.revision == current:
+                session.info[_SESSION_CATALOG] = self._catalog.catalog
                 return self._catalog.catalog
         tests = session.scalars(select(Test).order_by(col(Test.position), col(Test.code))).all()
         areas = session.scalars(select(Area).order_by(col(Area.position))).all()
@@ -140,22 +144,8 @@ class ServiceBase:
         )
         with self._catalog_lock:
             self._catalog = _CatalogSnapshot(current, catalog)
+        session.info[_SESSION_CATALOG] = catalog
         return catalog
-
-    def _typical_response_ms(self, session: Session, user_id: int) -> int | None:
-        times = session.scalars(
-            select(col(Review.response_ms))
-            .join(Item, col(Item.id) == col(Review.item_id))
-            .where(
-                col(Review.user_id) == user_id,
-                col(Item.kind) == ItemKind.MCQ.value,
-                col(Review.response_ms).is_not(None),
-            )
-            .order_by(col(Review.answered_at).desc())
-            .limit(TYPICAL_TIME_WINDOW)
-        ).all()
-        values = [value for value in times if value is not None]
-        return int(np.median(values)) if values else None
 
     def _load_learner(self, session: Session, user_id: int, now: datetime) -> LearnerState:
         user = get_user(session, user_id)
@@ -169,18 +159,19 @@ class ServiceBase:
             for goal in session.scalars(select(Goal).where(col(Goal.user_id) == user_id))
         }
         catalog = self.catalog(session)
+        dialect = session.get_bind().dialect.name
         columns = (
             col(CardState.item_id),
             col(CardState.state),
             col(CardState.step),
             col(CardState.stability),
             col(CardState.difficulty),
-            col(CardState.due),
-            col(CardState.last_review),
+            epoch_us_column(col(CardState.due), dialect),
+            epoch_us_column(col(CardState.last_review), dialect),
             col(CardState.reps),
             col(CardState.lapses),
             col(CardState.proven_interval_days),
-            col(CardState.introduced_at),
+            epoch_us_column(col(CardState.introduced_at), dialect),
             col(CardState.first_correct),
             col(CardState.version),
         )
@@ -242,6 +233,21 @@ def scheduler_for(parameters: LearnerParameters | None) -> MemoryScheduler:
 _DEFAULT_SCHEDULER = MemoryScheduler()
 
 
+def recent_mcq_times(parameters: LearnerParameters | None) -> list[int]:
+    """The learner's latest multiple-choice response times (ms), newest last.
+
+    Kept in the parameters row, which every answer already updates, so grading needs no
+    query over the learner's whole review history.
+    """
+    if parameters is None or not parameters.calibration:
+        return []
+    return [int(value) for value in parameters.calibration.get("recent_mcq_ms", [])]
+
+
+def typical_response_ms(recent: Sequence[int]) -> int | None:
+    return int(np.median(recent)) if recent else None
+
+
 def calibration_of(parameters: LearnerParameters | None) -> StabilityCalibration:
     if parameters is None or not parameters.calibration:
         return StabilityCalibration()
@@ -266,6 +272,20 @@ def card_memory(row: CardState) -> CardMemory:
     )
 
 
+def epoch_us_column(column: Any, dialect: str) -> Any:
+    """Whole microseconds since the epoch of a UTC datetime column, computed by the database.
+
+    Loading a learner reads three datetimes for each of thousands of cards; converting them
+    in SQL is exact (SQLite stores UTC text with microseconds; PostgreSQL's EXTRACT is
+    numeric) and several times faster than building datetime objects in Python.
+    """
+    if dialect == "sqlite":
+        seconds = cast(func.strftime("%s", column), BigInteger)
+        fraction = cast(func.substr(column, 21, 6), BigInteger)
+        return seconds * 1_000_000 + fraction
+    return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+
+
 def card_table(catalog: ItemCatalog, rows: Sequence[Any]) -> tuple[CardTable, dict[str, int]]:
     """Build a card table from CardState column tuples in one vectorised pass."""
     cards = CardTable(len(catalog))
@@ -280,13 +300,11 @@ def card_table(catalog: ItemCatalog, rows: Sequence[Any]) -> tuple[CardTable, di
     cards.step[index] = np.array([-1 if step is None else step for step in columns[2]], np.int16)
     cards.stability[index] = np.array(columns[3], dtype=float)
     cards.difficulty[index] = np.array(columns[4], dtype=float)
-    cards.due_us[index] = np.array([epoch_us(moment) for moment in columns[5]], np.int64)
-    cards.last_review_us[index] = np.array(
-        [epoch_us(moment) if moment else 0 for moment in columns[6]], np.int64
-    )
+    cards.due_us[index] = np.array(columns[5], np.int64)
+    cards.last_review_us[index] = np.array([us or 0 for us in columns[6]], np.int64)
     cards.reps[index] = np.array(columns[7], np.int32)
     cards.lapses[index] = np.array(columns[8], np.int32)
     cards.proven_days[index] = np.array(columns[9], dtype=float)
-    cards.introduced_us[index] = np.array([epoch_us(moment) for moment in columns[10]], np.int64)
+    cards.introduced_us[index] = np.array(columns[10], np.int64)
     cards.first_correct[index] = np.array(columns[11], np.int8)
     return cards, versions

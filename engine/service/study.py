@@ -26,6 +26,7 @@ from engine.scheduling import (
 from engine.selector import Reason, StudyContext, select_next
 from engine.service.base import (
     OPEN_ATTEMPT_TTL,
+    TYPICAL_TIME_WINDOW,
     LearnerState,
     ServiceBase,
     calibration_of,
@@ -33,7 +34,9 @@ from engine.service.base import (
     epoch_us,
     fuzz_rng,
     get_user,
+    recent_mcq_times,
     scheduler_for,
+    typical_response_ms,
     zone_named,
 )
 from engine.store.db import transaction
@@ -274,7 +277,7 @@ class StudyUseCases(ServiceBase):
             rng=fuzz_rng(user_id, item.id)(card.reps if card else 0),
             scheduler=scheduler,
             calibration=calibration,
-            typical_response_ms=self._typical_response_ms(session, user_id),
+            typical_response_ms=typical_response_ms(recent_mcq_times(parameters)),
             grading=self.grading,
             stability_scale=calibration.scale,
             prior_correct=attempt.predicted_correct,
@@ -334,9 +337,13 @@ class StudyUseCases(ServiceBase):
         session.add(review)
         if parameters is None:
             parameters = LearnerParameters(user_id=user_id, calibration={}, updated_at=now)
+        recent = recent_mcq_times(parameters)
+        if kind is ItemKind.MCQ and answer.response_ms is not None:
+            recent = [*recent, answer.response_ms][-TYPICAL_TIME_WINDOW:]
         parameters.calibration = {
             "log_likelihood": list(result.calibration.log_likelihood),
             "observations": result.calibration.observations,
+            "recent_mcq_ms": recent,
         }
         parameters.updated_at = now
         session.add(parameters)

@@ -335,3 +335,61 @@ def test_mastery_and_readiness_move_with_study(study: StudyService) -> None:
 def test_nothing_to_study_without_goals(study: StudyService) -> None:
     user = _student(study, goals={})
     assert study.next_item(user, now=NOW, rng=np.random.default_rng(0)) is None
+
+
+def test_loaded_card_times_are_exact_to_the_microsecond(study: StudyService) -> None:
+    """The learner's card table reads times as epoch microseconds computed by the database;
+    they must equal the stored datetimes exactly."""
+    from engine.scheduling import to_epoch_us
+    from engine.store.db import transaction
+
+    user = _student(study)
+    rng = np.random.default_rng(5)
+    moment = NOW + timedelta(microseconds=123_457)
+    for _ in range(6):
+        served = study.next_item(user, now=moment, rng=rng)
+        assert served is not None
+        study.answer(
+            user, served.token, _answer_for(study, served.kind, served.item_id), now=moment
+        )
+        moment += timedelta(seconds=33, microseconds=987_651)
+    with transaction(study.engine) as session:
+        state = study._load_learner(session, user, moment)
+    catalog = study.catalog()
+    with Session(study.engine) as session:
+        rows = list(session.scalars(select(CardState).where(CardState.user_id == user)))
+    assert rows
+    for row in rows:
+        index = catalog.index[row.item_id]
+        assert state.cards.due_us[index] == to_epoch_us(row.due)
+        assert row.last_review is not None
+        assert state.cards.last_review_us[index] == to_epoch_us(row.last_review)
+        assert state.cards.introduced_us[index] == to_epoch_us(row.introduced_at)
+
+
+def test_grading_uses_the_learners_own_typical_time(study: StudyService) -> None:
+    """After a run of 10-second answers, a correct answer taking 40 s is graded Hard and one
+    taking 3 s Easy; the typical time is kept with the learner, not recomputed by a query."""
+    user = _student(study)
+    rng = np.random.default_rng(9)
+    moment = NOW
+    ratings = []
+    times = [10_000] * 8 + [40_000, 3_000]
+    for response_ms in times:
+        while True:
+            served = study.next_item(user, now=moment, rng=rng)
+            assert served is not None
+            if served.kind is ItemKind.MCQ:
+                break
+            study.answer(
+                user, served.token, _answer_for(study, served.kind, served.item_id), now=moment
+            )
+            moment += timedelta(seconds=20)
+        right = _answer_for(study, served.kind, served.item_id)
+        result = study.answer(
+            user, served.token, Answer(choice=right.choice, response_ms=response_ms), now=moment
+        )
+        ratings.append(result.rating)
+        moment += timedelta(seconds=20)
+    assert ratings[-2] == Rating.Hard
+    assert ratings[-1] == Rating.Easy
