@@ -86,6 +86,12 @@ def test_sign_up_plan_study_with_the_keyboard_and_see_progress(
         if answered == 0:
             accessibility["feedback"] = _axe_problems(page)
             _shots(page, artifacts, "feedback")
+            # The back button returns to the study page, which serves the next question.
+            page.go_back()
+            page.wait_for_url(re.compile(r"/study$"))
+            assert page.locator("form.question").count() == 1
+            page.go_forward()
+            page.wait_for_url(re.compile(r"/study/feedback/"))
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/study$"))
     assert "10 items today" in page.locator(".session-bar").inner_text()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -153,3 +155,54 @@ def test_pages_need_a_login(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_rate_limits_can_live_in_redis(database_url: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Several app servers share log-in counters through Redis (PITSTOP_RATELIMIT_STORAGE)."""
+    import socket
+
+    import redis
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        if os.environ.get("PITSTOP_REQUIRE_REDIS"):
+            raise
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from webui import create_app
+
+    monkeypatch.setenv("PITSTOP_INSTANCE_DIR", str(tmp_path))
+    # Flask-Limiter keeps the first key prefix it sees for the life of the process, so every
+    # run of this test uses the same one and starts by clearing its counters.
+    prefix = "pitstop-test-ratelimit"
+    connection = redis.Redis(host="127.0.0.1", port=6379)
+    stale = list(connection.scan_iter(f"*{prefix}*"))
+    if stale:
+        connection.delete(*stale)
+    monkeypatch.setenv("PITSTOP_RATELIMIT_STORAGE", "redis://127.0.0.1:6379/0")
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "LOGIN_RATE_LIMIT": "3 per minute",
+    }
+    first, second = create_app(config), create_app(config)  # two app servers
+    statuses = []
+    for app in (first, second, first, second):
+        client = app.test_client()
+        statuses.append(
+            client.post(
+                "/login",
+                data={
+                    "csrf_token": csrf_token(client),
+                    "email": "x@example.com",
+                    "password": "wrong-wrong-wrong",
+                },
+            ).status_code
+        )
+    assert statuses == [400, 400, 400, 429]
+    keys = list(connection.scan_iter(f"*{prefix}*"))
+    assert keys, "the counters are in Redis"
+    connection.delete(*keys)
+    for app in (first, second):
+        app.extensions["pitstop"].engine.dispose()
