@@ -28,14 +28,17 @@ class ItemInfo:
     area_code: str
     kind: ItemKind
     difficulty: int = 2
+    in_bank: bool = True  # False for an instructor's own deck items
 
 
 class ItemCatalog:
     """A bank's items with their blueprint weights, indexed 0..n-1.
 
     The blueprint weight of an item is what one unit of its P(correct) is worth in its test's
-    expected score: ``area scored questions / (items in the area × test scored questions)``.
-    Summing ``weight × P`` over a test's items gives its predicted score (a fraction).
+    expected score: ``area scored questions / (bank items in the area × test scored
+    questions)``. Summing ``weight × P`` over a test's bank items gives its predicted score (a
+    fraction). Items from instructors' own decks (``in_bank`` False) are studied only through
+    assignments and do not count toward mastery.
 
     Raises:
         ValueError: for duplicate ids, or an item whose test or area is not in the blueprint.
@@ -60,11 +63,14 @@ class ItemCatalog:
         self.area_test = np.array(
             [test_position[areas[code].test_code] for code in self.area_codes], np.int32
         )
-        self.items_per_area = np.bincount(self.area_of, minlength=len(self.area_codes))
+        self.in_bank = np.array([item.in_bank for item in self.items], bool)
+        self.items_per_area = np.bincount(
+            self.area_of[self.in_bank], minlength=len(self.area_codes)
+        )
         area_questions = np.array([areas[code].scored_questions for code in self.area_codes])
         test_questions = np.array([blueprint[code].scored_questions for code in self.test_codes])
         self.weight = area_questions[self.area_of] / (
-            self.items_per_area[self.area_of] * test_questions[self.test_of]
+            np.maximum(self.items_per_area[self.area_of], 1) * test_questions[self.test_of]
         )
         self.guess_rate = np.array([item.kind.guess_rate for item in self.items])
         self.difficulty = np.array([item.difficulty for item in self.items], np.int8)
@@ -74,8 +80,9 @@ class ItemCatalog:
         return len(self.items)
 
     def mask_for_tests(self, test_codes: Iterable[str]) -> np.ndarray:
+        """Bank items of the given tests (deck items come in through assignments only)."""
         wanted = [self.test_codes.index(code) for code in test_codes if code in self.test_codes]
-        return np.isin(self.test_of, wanted)
+        return np.isin(self.test_of, wanted) & self.in_bank
 
     def mask_for_items(self, item_ids: Iterable[str]) -> np.ndarray:
         mask = np.zeros(len(self.items), bool)
@@ -83,8 +90,9 @@ class ItemCatalog:
         return mask
 
     def mask_for_areas(self, area_codes: Iterable[str]) -> np.ndarray:
+        """Bank items of the given areas."""
         wanted = [self.area_codes.index(code) for code in area_codes if code in self.area_codes]
-        return np.isin(self.area_of, wanted)
+        return np.isin(self.area_of, wanted) & self.in_bank
 
 
 _NO_STEP = -1

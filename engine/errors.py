@@ -25,3 +25,15 @@ class ContentError(PitstopError):
     def __init__(self, problems: list[object]) -> None:
         self.problems = problems
         super().__init__(f"{len(problems)} content problem(s)")
+
+
+class ForbiddenError(PitstopError):
+    """The user may not see or change this (another instructor's class, another student)."""
+
+
+class RosterError(PitstopError):
+    """A roster file has bad rows; ``problems`` lists every one and nothing was imported."""
+
+    def __init__(self, problems: list[object]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} roster problem(s); nothing was imported")

@@ -144,6 +144,7 @@ class Learner:
             recent_item_ids=tuple(self._recent),
             new_today=self.new_today(now),
             focus_area=focus_area,
+            timezone=self.timezone,
         )
 
     def next_item(

@@ -28,11 +28,14 @@ __all__ = [
     "EXAM_GUESS_RATE",
     "AreaEvidence",
     "AreaMastery",
+    "AreaTotals",
     "Beliefs",
     "LevelRules",
     "MasteryLevel",
     "PriorSettings",
     "area_mastery",
+    "levels_from_totals",
+    "mastery_from_totals",
     "prior_known",
     "recall_probability",
 ]
@@ -86,7 +89,7 @@ def prior_known(catalog: ItemCatalog, cards: CardTable, beliefs: Beliefs) -> np.
     """Per item, the chance the learner knows it before studying it."""
     prior = beliefs.prior
     area_count = len(catalog.area_codes)
-    attempted = cards.first_correct >= 0
+    attempted = (cards.first_correct >= 0) & catalog.in_bank
     guess = catalog.guess_rate
     known_estimate = np.where(
         attempted, (cards.first_correct.astype(float) - guess) / (1 - guess), 0.0
@@ -199,9 +202,14 @@ def area_mastery(
     now: datetime,
     exam_at: Mapping[str, datetime | None],
     rules: LevelRules = LevelRules(),
+    items: np.ndarray | None = None,
 ) -> list[AreaMastery]:
     """Mastery of every area of the catalog, now and at each test's exam (``exam_at`` by test
-    code; a missing or past exam means "now")."""
+    code; a missing or past exam means "now").
+
+    By default an area's items are its bank items; ``items`` (a boolean mask) restricts the
+    computation to a set such as an assigned deck.
+    """
     now_us = to_epoch_us(now)
     known = prior_known(catalog, cards, beliefs)
     exam_us_by_test = np.array(
@@ -214,16 +222,22 @@ def area_mastery(
     p_now = recall_probability(catalog, cards, beliefs, now, known)
     p_exam = recall_probability(catalog, cards, beliefs, exam_us_by_test[catalog.test_of], known)
     area_count = len(catalog.area_codes)
-    sums_now = np.bincount(catalog.area_of, weights=p_now, minlength=area_count)
-    sums_exam = np.bincount(catalog.area_of, weights=p_exam, minlength=area_count)
-    seen = np.bincount(catalog.area_of, weights=cards.seen, minlength=area_count)
+    bank = catalog.in_bank if items is None else items
+    per_area = np.bincount(catalog.area_of[bank], minlength=area_count)
+    sums_now = np.bincount(catalog.area_of, weights=p_now * bank, minlength=area_count)
+    sums_exam = np.bincount(catalog.area_of, weights=p_exam * bank, minlength=area_count)
+    seen = np.bincount(catalog.area_of, weights=cards.seen & bank, minlength=area_count)
     delayed = np.bincount(
-        catalog.area_of, weights=cards.proven_days >= rules.delayed_days, minlength=area_count
+        catalog.area_of,
+        weights=(cards.proven_days >= rules.delayed_days) & bank,
+        minlength=area_count,
     )
     areas = catalog.blueprint.areas()
     result = []
     for position, code in enumerate(catalog.area_codes):
-        count = int(catalog.items_per_area[position])
+        count = int(per_area[position])
+        if count == 0:
+            continue
         test_code = areas[code].test_code
         mastery_now = float(sums_now[position] / count)
         result.append(
@@ -245,3 +259,64 @@ def area_mastery(
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class AreaTotals:
+    """Per (learner, area) totals, one row each, that a database can sum for a whole class in
+    one query; :func:`mastery_from_totals` turns them into the same mastery as
+    :func:`area_mastery` computes item by item.
+
+    Columns of the ``(rows, 3)`` arrays are author difficulty 1, 2, 3. ``recall_sum`` is the
+    sum of calibrated FSRS recall over the seen items at the moment of interest; ``known`` and
+    ``attempts`` are the first-attempt evidence (guessing removed) plus placement evidence.
+    """
+
+    items_by_difficulty: np.ndarray
+    seen_by_difficulty: np.ndarray
+    recall_sum: np.ndarray
+    known: np.ndarray
+    attempts: np.ndarray
+    delayed: np.ndarray
+
+    @property
+    def items(self) -> np.ndarray:
+        return self.items_by_difficulty.sum(axis=1)
+
+    @property
+    def seen(self) -> np.ndarray:
+        return self.seen_by_difficulty.sum(axis=1)
+
+
+def mastery_from_totals(totals: AreaTotals, prior: PriorSettings = PriorSettings()) -> np.ndarray:
+    """Mastery (mean P(correct) on an exam question) for every row of ``totals``."""
+    g = EXAM_GUESS_RATE
+    area_known = np.clip(
+        (prior.pseudo_attempts * prior.default_known + totals.known)
+        / (prior.pseudo_attempts + totals.attempts),
+        0.0,
+        1.0,
+    )
+    factor = np.asarray(prior.difficulty_factor)
+    known = np.clip(area_known[:, None] * factor[None, :], 0.0, prior.max_known)
+    unseen = totals.items_by_difficulty - totals.seen_by_difficulty
+    total = g * totals.seen + (1 - g) * totals.recall_sum
+    total = total + (unseen * (known + (1 - known) * g)).sum(axis=1)
+    return np.where(totals.items > 0, total / np.maximum(totals.items, 1), 0.0)
+
+
+def levels_from_totals(
+    mastery_now: np.ndarray, totals: AreaTotals, rules: LevelRules = LevelRules()
+) -> list[MasteryLevel]:
+    items = np.maximum(totals.items, 1)
+    return [
+        rules.level(
+            attempted=int(seen),
+            mastery=float(mastery),
+            coverage=float(seen / count),
+            delayed_share=float(delayed / count),
+        )
+        for mastery, seen, count, delayed in zip(
+            mastery_now, totals.seen, items, totals.delayed, strict=True
+        )
+    ]

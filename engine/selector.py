@@ -21,10 +21,9 @@ row from one area (relaxed only when nothing else is left); no item again within
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 import numpy as np
@@ -63,7 +62,7 @@ class PlannerSettings:
     default_horizon_days: float = 30.0
     max_same_area_run: int = 2
     repeat_guard: timedelta = timedelta(minutes=5)
-    assignment_boost: float = 2.0
+    assignment_boost: float = 9.0  # up to 10× the weight on the due date
     assignment_ramp_days: float = 14.0
     costs: StudyCosts = StudyCosts()
 
@@ -94,6 +93,7 @@ class StudyContext:
     new_today: int = 0
     focus_area: str | None = None
     focus_assignment_id: int | None = None
+    timezone: tzinfo = UTC
 
 
 class ReasonKind(StrEnum):
@@ -380,6 +380,12 @@ def _urgent_assignment(
     return min(urgent, key=lambda assignment: assignment.due_at) if urgent else None
 
 
+def _calendar_days(context: StudyContext, moment: datetime) -> int:
+    """Days from today to ``moment``'s day, in the learner's time zone (0 = today)."""
+    zone = context.timezone
+    return (moment.astimezone(zone).date() - context.now.astimezone(zone).date()).days
+
+
 def _reason(
     kind: ReasonKind,
     index: int,
@@ -392,7 +398,7 @@ def _reason(
     exam = context.exam_at.get(item.test_code)
     days_to_exam = None
     if exam is not None and exam >= context.now:
-        days_to_exam = math.ceil((exam - context.now) / timedelta(days=1) - 1e-9)
+        days_to_exam = _calendar_days(context, exam)
     assignment = (
         _urgent_assignment(item.id, context, settings) if kind is ReasonKind.ASSIGNMENT else None
     )
@@ -402,9 +408,5 @@ def _reason(
         area_name=area.name,
         days_to_exam=days_to_exam,
         assignment_name=assignment.name if assignment else None,
-        assignment_days_left=(
-            math.ceil((assignment.due_at - context.now) / timedelta(days=1) - 1e-9)
-            if assignment
-            else None
-        ),
+        assignment_days_left=_calendar_days(context, assignment.due_at) if assignment else None,
     )

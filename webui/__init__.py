@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from engine.config import Settings
 from engine.service import StudyService
@@ -60,12 +62,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pitstop"] = study
 
     from webui import errors, filters
-    from webui.extensions import csrf, limiter, login_manager
-    from webui.views import auth, health, home, plan, progress, study_views
+    from webui.extensions import csrf, login_manager
+    from webui.views import admin, auth, classes, decks, health, home, plan, progress, study_views
 
     csrf.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
     for blueprint in (
         health.blueprint,
         home.blueprint,
@@ -73,10 +74,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         plan.blueprint,
         study_views.blueprint,
         progress.blueprint,
+        classes.blueprint,
+        decks.blueprint,
+        admin.blueprint,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)
     filters.register(app)
+    _limit_logins(app)
 
     @app.after_request
     def security_headers(response: Any) -> Any:
@@ -92,6 +97,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+RATE_LIMITED_ENDPOINTS = ("auth.login", "auth.signup", "auth.invite")
+
+
+def _limit_logins(app: Flask) -> None:
+    """Rate-limit posts to the log-in, sign-up and invite forms, per client address.
+
+    Each app gets its own limiter (counters in memory, or in Redis when
+    ``PITSTOP_RATELIMIT_STORAGE`` is set so several app servers share them).
+    """
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    app.extensions["pitstop_limiter"] = limiter
+    rule = limiter.limit(lambda: str(app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])
+    for endpoint in RATE_LIMITED_ENDPOINTS:
+        app.view_functions[endpoint] = rule(app.view_functions[endpoint])
 
 
 def service(app: Flask) -> StudyService:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from markupsafe import Markup, escape
 
 from engine.forecast import ForecastPoint
 
-__all__ = ["forecast_chart"]
+__all__ = ["activity_chart", "forecast_chart"]
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
@@ -72,5 +73,45 @@ def forecast_chart(
         f'<text class="end-label" x="{_x(last, last) - 6:.1f}" y="{_y(end) - 8:.1f}" '
         f'text-anchor="end">{end:.0%}</text>'
     )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def activity_chart(days: Sequence[tuple[date, int]]) -> Markup:
+    """Items answered per day by a class, as bars, with the numbers in ``<desc>``."""
+    if not days:
+        return Markup("")
+    width, height, left, bottom, top = 640, 180, 40, 30, 12
+    peak = max((count for _, count in days), default=0) or 1
+    step = (width - left - 8) / len(days)
+    total = sum(count for _, count in days)
+    busiest = max(days, key=lambda day: day[1])
+    description = (
+        f"{total} items answered over {len(days)} days from {days[0][0]:%b %d} to "
+        f"{days[-1][0]:%b %d}; busiest day {busiest[0]:%b %d} with {busiest[1]}."
+    )
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        'aria-labelledby="activity-title activity-desc">',
+        '<title id="activity-title">Items answered per day</title>',
+        f'<desc id="activity-desc">{escape(description)}</desc>',
+        f'<text class="axis" x="{left - 6}" y="{top + 10}" text-anchor="end">{peak}</text>',
+        f'<text class="axis" x="{left - 6}" y="{height - bottom}" text-anchor="end">0</text>',
+    ]
+    for index, (day, count) in enumerate(days):
+        bar = (height - top - bottom) * count / peak
+        x = left + index * step
+        parts.append(
+            f'<rect class="bar" x="{x + 1:.1f}" y="{height - bottom - bar:.1f}" '
+            f'width="{max(step - 2, 1):.1f}" height="{bar:.1f}">'
+            f"<title>{day:%b %d}: {count}</title></rect>"
+        )
+    for index in (0, len(days) - 1):
+        anchor = "start" if index == 0 else "end"
+        x = left + index * step + (0 if index == 0 else step)
+        parts.append(
+            f'<text class="axis" x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}">'
+            f"{days[index][0]:%b %d}</text>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -8,7 +8,13 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import InvalidInputError, NotFoundError, PitstopError, StaleAttemptError
+from engine.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PitstopError,
+    StaleAttemptError,
+)
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -33,6 +39,10 @@ def register(app: Flask) -> None:
         return _page(
             400, "This form expired or was sent from elsewhere. Reload the page and try again."
         )
+
+    @app.errorhandler(ForbiddenError)
+    def forbidden(error: ForbiddenError) -> Any:
+        return _page(403, str(error))
 
     @app.errorhandler(NotFoundError)
     def not_found(error: NotFoundError) -> Any:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-__all__ = ["csrf", "limiter", "login_manager"]
+__all__ = ["csrf", "login_manager"]
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
 login_manager.login_message_category = "info"
-# Counters live in memory by default, in Redis when PITSTOP_RATELIMIT_STORAGE is set.
-limiter = Limiter(key_func=get_remote_address)

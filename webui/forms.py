@@ -145,3 +145,12 @@ def plan_form(tests: list[tuple[str, str]], **values: Any) -> FlaskForm:
             ),
         )
     return PlanForm(**values)
+
+
+class InviteForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField(
+        "Choose a password", validators=[DataRequired("Choose a password."), PASSWORD_RULE]
+    )
+    confirm = PasswordField(
+        "Repeat password", validators=[EqualTo("password", message="The passwords differ.")]
+    )

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 from engine.service.accounts import AccountUseCases
 from engine.service.base import ROLES, UserInfo
+from engine.service.classes import AssignmentInfo, ClassInfo, DeckInfo, RosterResult
 from engine.service.content import ContentUseCases, LoadReport
-from engine.service.progress import ProgressUseCases
+from engine.service.reports import ReportUseCases
 from engine.service.study import AnswerResult, ServedItem, StudyUseCases
 
-__all__ = ["ROLES", "AnswerResult", "LoadReport", "ServedItem", "StudyService", "UserInfo"]
+__all__ = [
+    "ROLES",
+    "AnswerResult",
+    "AssignmentInfo",
+    "ClassInfo",
+    "DeckInfo",
+    "LoadReport",
+    "RosterResult",
+    "ServedItem",
+    "StudyService",
+    "UserInfo",
+]
 
 
-class StudyService(ContentUseCases, AccountUseCases, StudyUseCases, ProgressUseCases):
+class StudyService(ContentUseCases, AccountUseCases, StudyUseCases, ReportUseCases):
     """Pitstop's use cases over one database."""

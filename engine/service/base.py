@@ -29,7 +29,7 @@ from engine.scheduling import (
     StabilityCalibration,
     State,
 )
-from engine.selector import PlannerSettings
+from engine.selector import AssignmentScope, PlannerSettings
 from engine.store.db import transaction
 from engine.store.models import (
     Area,
@@ -135,17 +135,28 @@ class ServiceBase:
                 col(Item.area_code),
                 col(Item.kind),
                 col(Item.difficulty),
+                col(Item.origin),
             )
             .where(col(Item.retired) == False)  # noqa: E712
             .order_by(col(Item.id))
         ).all()
         catalog = ItemCatalog(
-            [ItemInfo(row[0], row[1], row[2], ItemKind(row[3]), row[4]) for row in rows], blueprint
+            [
+                ItemInfo(row[0], row[1], row[2], ItemKind(row[3]), row[4], row[5] == "bank")
+                for row in rows
+            ],
+            blueprint,
         )
         with self._catalog_lock:
             self._catalog = _CatalogSnapshot(current, catalog)
         session.info[_SESSION_CATALOG] = catalog
         return catalog
+
+    def _active_assignments(
+        self, session: Session, student_id: int, timezone: str, now: datetime
+    ) -> list[tuple[Any, AssignmentScope]]:
+        """The student's active assignments and their items (classes are a later layer)."""
+        return []
 
     def _load_learner(self, session: Session, user_id: int, now: datetime) -> LearnerState:
         user = get_user(session, user_id)

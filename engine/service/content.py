@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from engine.content import Bank
 from engine.errors import ContentError
@@ -18,6 +18,7 @@ from engine.service.base import (
 from engine.store.db import transaction
 from engine.store.models import (
     Area,
+    Deck,
     Item,
     Setting,
     Test,
@@ -116,4 +117,31 @@ class ContentUseCases(ServiceBase):
                 "\n".join(sorted(f"{i.id}:{i.content_hash}" for i in bank.items)).encode()
             ).hexdigest()[:16]
             session.merge(Setting(key=CONTENT_REVISION, value=revision))
+            self._ensure_builtin_decks(session, bank, now)
         return LoadReport(added, updated, unchanged, retired, revision)
+
+    def _ensure_builtin_decks(self, session: Session, bank: Bank, now: datetime) -> None:
+        """One deck per test and one per content area, kept in step with the blueprint."""
+        existing = {
+            deck.key: deck
+            for deck in session.scalars(select(Deck).where(col(Deck.key).is_not(None)))
+        }
+        for test in bank.blueprint.values():
+            wanted = [
+                (
+                    f"test:{test.code}",
+                    f"{test.code} {test.name} (whole test)",
+                    {"tests": [test.code]},
+                )
+            ]
+            wanted += [
+                (f"area:{area.code}", f"{area.code} {area.name}", {"areas": [area.code]})
+                for area in test.areas
+            ]
+            for key, name, selection in wanted:
+                deck = existing.get(key) or Deck(
+                    key=key, selection=selection, name=name, created_at=now
+                )
+                deck.name = name[:200]
+                deck.selection = selection
+                session.add(deck)

@@ -114,7 +114,7 @@ class StudyScreen:
     today: TodayStats
     has_goals: bool
     focus_area: str | None
-    focus_area_name: str | None
+    focus_label: str | None  # "A6.E Body Electrical Systems" or "assignment “…”"
     session_items: int
 
 
@@ -135,14 +135,16 @@ class StudyUseCases(ServiceBase):
         now: datetime,
         rng: np.random.Generator,
         focus_area: str | None = None,
+        focus_assignment: int | None = None,
     ) -> ServedItem | None:
         """Serve the planner's next item with a one-time attempt token (None: nothing in scope).
 
         An item served in the last 30 minutes and not yet answered is served again with the
-        same token, so a reload or the back button shows the same question.
+        same token, so a reload or the back button shows the same question. ``focus_area`` or
+        ``focus_assignment`` narrow the scope to one area or one assignment's deck.
         """
         with transaction(self.engine, write=True) as session:
-            return self._next_item(session, user_id, now, rng, focus_area, None)
+            return self._next_item(session, user_id, now, rng, focus_area, None, focus_assignment)
 
     def _next_item(
         self,
@@ -152,8 +154,9 @@ class StudyUseCases(ServiceBase):
         rng: np.random.Generator,
         focus_area: str | None,
         state: LearnerState | None,
+        focus_assignment: int | None = None,
     ) -> ServedItem | None:
-        scope = focus_area or ""
+        scope = focus_area or (f"assignment:{focus_assignment}" if focus_assignment else "")
         open_attempt = self._open_attempt(session, user_id, now, scope)
         if open_attempt is not None:
             return self._served(session, open_attempt, None)
@@ -168,14 +171,21 @@ class StudyUseCases(ServiceBase):
         catalog = self.catalog(session)
         zone = zone_named(state.user.timezone)
         midnight_us = epoch_us(start_of_day(now, zone))
+        assignments = [
+            scope
+            for _, scope in self._active_assignments(session, user_id, state.user.timezone, now)
+        ]
         context = StudyContext(
             now=now,
             exam_at=state.goals,
+            assignments=assignments,
             recent_item_ids=tuple(reversed(recent)),
             new_today=int(
                 np.count_nonzero(state.cards.seen & (state.cards.introduced_us >= midnight_us))
             ),
             focus_area=focus_area,
+            focus_assignment_id=focus_assignment,
+            timezone=zone,
         )
         selection = select_next(catalog, state.cards, state.beliefs, context, rng, self.planner)
         if selection is None:
@@ -333,6 +343,7 @@ class StudyUseCases(ServiceBase):
             attempt_token=token,
             predicted_correct=result.predicted_correct,
             elapsed_days=result.elapsed_days,
+            first_attempt=row is None,
         )
         session.add(review)
         if parameters is None:
@@ -345,6 +356,8 @@ class StudyUseCases(ServiceBase):
             "observations": result.calibration.observations,
             "recent_mcq_ms": recent,
         }
+        parameters.stability_scale = result.calibration.scale
+        parameters.decay = scheduler.parameters[20]
         parameters.updated_at = now
         session.add(parameters)
         session.execute(
@@ -476,6 +489,7 @@ class StudyUseCases(ServiceBase):
         now: datetime,
         rng: np.random.Generator,
         focus_area: str | None = None,
+        focus_assignment: int | None = None,
     ) -> StudyScreen:
         """The next item (or the open one), today's progress and the sitting, in one go.
 
@@ -506,7 +520,21 @@ class StudyUseCases(ServiceBase):
                 )
                 session.add(sitting)
                 session.flush()
-            served = self._next_item(session, user_id, now, rng, focus_area, state)
+            focus_name = f"{focus_area} {areas[focus_area].name}" if focus_area else None
+            if focus_assignment is not None:
+                found = [
+                    info
+                    for info, _ in self._active_assignments(
+                        session, user_id, state.user.timezone, now
+                    )
+                    if info.id == focus_assignment
+                ]
+                if not found:
+                    raise NotFoundError("that assignment is not open in your classes")
+                focus_name = f"assignment “{found[0].deck_name}”"
+            served = self._next_item(
+                session, user_id, now, rng, focus_area, state, focus_assignment
+            )
             today = self._today(
                 session, user_id, state.user.timezone, state.user.daily_goal_minutes, now
             )
@@ -528,7 +556,7 @@ class StudyUseCases(ServiceBase):
                 today=today,
                 has_goals=bool(state.goals),
                 focus_area=focus_area,
-                focus_area_name=areas[focus_area].name if focus_area else None,
+                focus_label=focus_name,
                 session_items=session_items,
             )
 

@@ -25,6 +25,7 @@ __all__ = [
     "Deck",
     "Enrollment",
     "Goal",
+    "Invite",
     "Item",
     "LearnerParameters",
     "Review",
@@ -129,8 +130,12 @@ class Goal(SQLModel, table=True):
 
 
 class Deck(SQLModel, table=True):
+    """A set of items: built in (``key`` like ``test:A6`` or ``area:A6.E``, no owner) or an
+    instructor's own (``selection`` of tests, areas and item ids, or an uploaded file's items)."""
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
+    key: str | None = Field(default=None, max_length=40, unique=True)
     owner_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     selection: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc()
@@ -141,12 +146,16 @@ class Classroom(SQLModel, table=True):
     name: str = Field(max_length=200)
     instructor_id: int = Field(foreign_key="user_account.id", index=True)
     join_code: str = Field(max_length=16, unique=True)
+    test_codes: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = _utc()
 
 
 class Enrollment(SQLModel, table=True):
     class_id: int = Field(foreign_key="classroom.id", primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", primary_key=True, index=True)
+    sourced_id: str | None = Field(default=None, max_length=64)
     joined_at: datetime = _utc()
 
 
@@ -222,6 +231,8 @@ class Review(SQLModel, table=True):
     attempt_token: str = Field(max_length=64, unique=True)
     predicted_correct: float = 0.0
     elapsed_days: int = 0
+    # The learner's first answer to this item: the evidence item analysis is built on.
+    first_attempt: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class LearnerParameters(SQLModel, table=True):
@@ -235,6 +246,10 @@ class LearnerParameters(SQLModel, table=True):
     review_count: int = 0
     log_loss: float | None = None
     calibration: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # Copies of what the calibration and parameters imply, so reports can compute recall
+    # in SQL for a whole class at once.
+    stability_scale: float = Field(default=1.0, sa_column_kwargs={"server_default": "1.0"})
+    decay: float = Field(default=0.1542, sa_column_kwargs={"server_default": "0.1542"})
     updated_at: datetime = _utc()
 
 
@@ -260,6 +275,16 @@ class StudySession(SQLModel, table=True):
     started_at: datetime = _utc()
     last_activity_at: datetime = _utc()
     mastery_before: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Invite(SQLModel, table=True):
+    """A one-time link for a rostered student to set their password. Only its hash is kept."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(nullable=True)
 
 
 class Setting(SQLModel, table=True):

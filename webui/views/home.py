@@ -22,5 +22,5 @@ def index() -> ResponseReturnValue:
             for test in catalog.blueprint.values()
         ]
         return render_template("home/welcome.html", tests=tests, items=len(catalog))
-    overview = study.home(signed_in().id, now=now())
-    return render_template("home/dashboard.html", overview=overview)
+    page = study.home_page(signed_in().id, now=now())
+    return render_template("home/dashboard.html", overview=page.overview, page=page)

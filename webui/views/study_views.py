@@ -32,10 +32,17 @@ RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 @login_required  # type: ignore[misc]
 def study() -> ResponseReturnValue:
     area = request.args.get("area") or None
-    if area is not None and len(area) > 12:
+    assignment = request.args.get("assignment") or None
+    if (area is not None and len(area) > 12) or (
+        assignment is not None and not assignment.isdigit()
+    ):
         abort(400)
     screen = service(current_app).study_screen(
-        signed_in().id, now=now(), rng=request_rng(), focus_area=area
+        signed_in().id,
+        now=now(),
+        rng=request_rng(),
+        focus_area=area,
+        focus_assignment=int(assignment) if assignment else None,
     )
     form = AnswerForm(token=screen.served.token if screen.served else "")
     response = current_app.make_response(
