@@ -19,8 +19,11 @@ from engine.content import Bank
 from engine.service import StudyService
 from engine.store.db import connect
 from tests.conftest import NOW
+from webui.security import hash_password
 
 CHROMIUM = "/usr/bin/chromium"
+INSTRUCTOR_EMAIL = "rivera@school.edu"
+INSTRUCTOR_PASSWORD = "teach-the-class-2026"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -57,7 +60,15 @@ def live_server(
     shutil.copy(sqlite_template, database)
     url = f"sqlite:///{database}"
     engine = connect(url)
-    StudyService(engine).load_content(fixture_bank, now=NOW)
+    study = StudyService(engine)
+    study.load_content(fixture_bank, now=NOW)
+    study.create_user(
+        email=INSTRUCTOR_EMAIL,
+        display_name="Ms Rivera",
+        password_hash=hash_password(INSTRUCTOR_PASSWORD),
+        role="instructor",
+        now=NOW,
+    )
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "PITSTOP_DATABASE_URL": url, "PITSTOP_INSTANCE_DIR": str(folder)}

@@ -38,9 +38,12 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _start_page(user: UserInfo) -> str:
-    return (
-        url_for("plan.edit") if not service(current_app).goals(user.id) else url_for("home.index")
-    )
+    """Where a log-in lands: instructors on their classes, new students on the plan."""
+    if user.role in ("instructor", "admin"):
+        return url_for("classes.index")
+    if not service(current_app).goals(user.id):
+        return url_for("plan.edit")
+    return url_for("home.index")
 
 
 @blueprint.route("/signup", methods=["GET", "POST"])

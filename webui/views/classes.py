@@ -97,7 +97,7 @@ def index() -> ResponseReturnValue:
     user = signed_in()
     form = ClassForm()
     form.tests.choices = [
-        (t.code, f"{t.code} {t.name}") for t in study.catalog().blueprint.values()
+        SelectChoice(t.code, f"{t.code} {t.name}") for t in study.catalog().blueprint.values()
     ]
     if form.validate_on_submit():
         try:
