@@ -63,7 +63,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from webui import errors, filters
     from webui.extensions import csrf, login_manager
-    from webui.views import admin, auth, classes, decks, health, home, plan, progress, study_views
+    from webui.views import (
+        admin,
+        api,
+        auth,
+        classes,
+        decks,
+        health,
+        home,
+        plan,
+        progress,
+        study_views,
+    )
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -77,6 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         classes.blueprint,
         decks.blueprint,
         admin.blueprint,
+        api.blueprint,
     ):
         app.register_blueprint(blueprint)
     errors.register(app)

@@ -19,6 +19,7 @@ from engine import content as bank_content
 from engine.config import Settings
 from engine.errors import PitstopError
 from engine.service import ROLES, StudyService
+from engine.store.backup import BackupError, backup, restore
 from engine.store.db import connect
 from engine.store.migrate import upgrade
 from webui.security import hash_password
@@ -205,6 +206,48 @@ def demo() -> None:
                 if role == "student" and goals:
                     study.set_goals(created.id, goals, now=_now())
             click.echo(f"  {role:<10} {email:<26} password: {password}")
+
+
+@cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Back up the whole database to PATH (a new file).
+
+    SQLite: an online, consistent copy (the app may keep running). PostgreSQL: pg_dump's
+    custom format (needs the PostgreSQL client tools).
+    """
+    settings = Settings.from_env()
+    engine = connect(settings.database_url)
+    try:
+        size = backup(engine, path)
+    except BackupError as error:
+        _fail(str(error))
+    finally:
+        engine.dispose()
+    click.echo(f"backup written: {path} ({size:,} bytes)")
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the database with the backup in PATH, then migrate it to the newest schema.
+
+    Stop the app servers first: every table is replaced.
+    """
+    settings = Settings.from_env()
+    engine = connect(settings.database_url)
+    shown = engine.url.render_as_string(hide_password=True)
+    if not yes:
+        click.confirm(f"Replace everything in {shown} with {path}?", abort=True)
+    try:
+        restore(engine, path)
+        upgrade(engine)
+    except BackupError as error:
+        _fail(str(error))
+    finally:
+        engine.dispose()
+    click.echo(f"restored {shown} from {path}")
 
 
 def main() -> None:

@@ -88,6 +88,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("admin.export_items", "GET"): (302, 403, 403, 403, 403, 200),
     ("admin.export_school", "GET"): (302, 403, 403, 403, 403, 200),
     ("static", "GET"): _all(200),
+    ("api.session", "GET"): _logged_in(401, 200),
+    ("api.next_item", "GET"): _logged_in(401, 200),
+    ("api.answer", "POST"): _logged_in(401, 400),
+    ("api.progress", "GET"): _logged_in(401, 200),
 }
 
 
