@@ -56,6 +56,7 @@ class StudentClient:
                 self._connection.request(method, path, body=body, headers=headers)
                 response = self._connection.getresponse()
                 text = response.read().decode("utf-8", "replace")
+                response.close()
                 break
             except (http.client.HTTPException, OSError) as error:
                 # A dropped keep-alive connection is retried once on a new one; anything

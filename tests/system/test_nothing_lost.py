@@ -250,4 +250,5 @@ def test_two_app_servers_share_one_postgresql(
             {"csrf_token": client.csrf, "email": "x@example.com", "password": "wrong-password"},
         )
         statuses.append(status)
+        client.close()
     assert statuses[:10] == [400] * 10 and statuses[10] == 429
