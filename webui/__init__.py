@@ -47,7 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         RATELIMIT_STORAGE_URI=os.environ.get("PITSTOP_RATELIMIT_STORAGE", "memory://"),
         RATELIMIT_HEADERS_ENABLED=True,
-        LOGIN_RATE_LIMIT="10 per minute; 50 per hour",
+        LOGIN_RATE_LIMIT=os.environ.get("PITSTOP_LOGIN_RATE_LIMIT", "10 per minute; 50 per hour"),
         MAX_CONTENT_LENGTH=1 * 1024 * 1024,
     )
     if test_config:
