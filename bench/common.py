@@ -3,11 +3,15 @@ learner driven through the engine's own planner."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from fsrs import Rating
+from sqlalchemy import create_engine, text
 
 from engine.answering import Answer
 from engine.catalog import ItemCatalog, ItemInfo
@@ -15,6 +19,7 @@ from engine.content import read_blueprint
 from engine.learner import Goal, Learner
 from engine.scheduling import ItemKind
 from engine.selector import PlannerSettings
+from engine.store.db import normalise_url
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 1, 5, 17, 0, tzinfo=UTC)
@@ -76,3 +81,26 @@ def build_learner(catalog: ItemCatalog, reviews: int, seed: int) -> Learner:
         learner.answer(selection.item_id, moment, rng, answer=answer, key=key)
         moment += timedelta(seconds=20)
     return learner
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` in 0..1); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+@contextmanager
+def throwaway_postgres(admin_url: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one benchmark run, dropped afterwards."""
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -27,13 +27,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile, throwaway_postgres  # noqa: E402
 from bench.student_client import StudentClient  # noqa: E402
-from engine.store.db import normalise_url  # noqa: E402
 
 PITSTOP = Path(sys.executable).parent / "pitstop"
 PASSWORD = "load-test-password"
@@ -169,13 +167,6 @@ def trivial_load(port: int, clients: int, seconds: float) -> Results:
     return results
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def run_database(
     label: str, env: dict[str, str], args: argparse.Namespace
 ) -> list[tuple[str, str, Results, float]]:
@@ -219,17 +210,8 @@ def main() -> None:
             sqlite_env = {**base_env, "PITSTOP_DATABASE_URL": f"sqlite:///{folder}/load.db"}
             rows += run_database("SQLite", sqlite_env, args)
         if args.postgres:
-            admin = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
-            name = f"pitstop_load_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            url = admin.url.set(database=name).render_as_string(hide_password=False)
-            try:
+            with throwaway_postgres(args.postgres, "pitstop_load") as url:
                 rows += run_database("PostgreSQL", {**base_env, "PITSTOP_DATABASE_URL": url}, args)
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
 
     print(
         f"# HTTP load: {args.students} concurrent students, {args.seconds:.0f} s per run, "
@@ -248,11 +230,12 @@ def main() -> None:
             f"{percentile(results.latencies_ms, 0.99):.1f} | {results.errors} |"
         )
     print()
-    for database, load, results, _ in rows:
+    for database, _load, results, _seconds in rows:
         if results.loop_ms:
+            median = statistics.median(results.loop_ms)
             print(
-                f"{database}: one answer (GET + POST) took median "
-                f"{statistics.median(results.loop_ms):.1f} ms, p99 {percentile(results.loop_ms, 0.99):.1f} ms"
+                f"{database}: one answer (GET + POST) took median {median:.1f} ms, "
+                f"p99 {percentile(results.loop_ms, 0.99):.1f} ms"
             )
     print("targets: ≥ 200 answers/s, p99 < 150 ms per request, 0 errors, on both databases")
 

@@ -19,24 +19,29 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import START, build_catalog, build_learner  # noqa: E402
+from bench.common import (  # noqa: E402
+    START,
+    build_catalog,
+    build_learner,
+    percentile,
+    throwaway_postgres,
+)
 from engine.blueprint import Blueprint  # noqa: E402
 from engine.catalog import ItemCatalog  # noqa: E402
 from engine.content import Bank, BankItem  # noqa: E402
 from engine.learner import Learner  # noqa: E402
 from engine.scheduling import ItemKind, from_epoch_us  # noqa: E402
 from engine.service import StudyService  # noqa: E402
-from engine.store.db import connect, normalise_url  # noqa: E402
+from engine.store.db import connect  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402
 from engine.store.models import CardState, Goal, LearnerParameters, Review  # noqa: E402
 from webui import create_app  # noqa: E402
@@ -157,11 +162,6 @@ def write_learner(url: str, catalog: ItemCatalog, learner: Learner) -> None:
     engine.dispose()
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def measure(url: str, steps: int, label: str) -> list[tuple[str, list[float]]]:
     clock_now = [START + timedelta(days=102, hours=2)]
     app = create_app(
@@ -236,18 +236,9 @@ def main() -> None:
         write_learner(sqlite_url, catalog, learner)
         rows += measure(sqlite_url, args.steps, "SQLite")
     if args.postgres:
-        admin = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
-        name = f"pitstop_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        try:
+        with throwaway_postgres(args.postgres, "pitstop_bench") as url:
             write_learner(url, catalog, learner)
             rows += measure(url, args.steps, "PostgreSQL")
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
     print(
         f"# Study loop benchmark: {len(catalog)} items, {len(learner.reviews)} reviews, "
