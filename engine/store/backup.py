@@ -37,11 +37,14 @@ def _libpq_url(engine: Engine) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name)
+def _run(tool: str, *arguments: str) -> None:
+    """Run a PostgreSQL client tool; its error output becomes the BackupError's message."""
+    found = shutil.which(tool)
     if found is None:
-        raise BackupError(f"{name} is not installed (Debian: apt-get install postgresql-client)")
-    return found
+        raise BackupError(f"{tool} is not installed (Debian: apt-get install postgresql-client)")
+    completed = subprocess.run([found, *arguments], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise BackupError(f"{tool} failed: {completed.stderr.strip()}")
 
 
 def backup(engine: Engine, target: Path) -> int:
@@ -66,22 +69,18 @@ def backup(engine: Engine, target: Path) -> int:
             target.unlink()
             raise BackupError(f"the backup failed its integrity check: {result}")
     elif engine.dialect.name == "postgresql":
-        completed = subprocess.run(
-            [
-                _tool("pg_dump"),
+        try:
+            _run(
+                "pg_dump",
                 "--format=custom",
                 "--no-owner",
                 "--file",
                 str(target),
                 _libpq_url(engine),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if completed.returncode != 0:
+            )
+        except BackupError:
             target.unlink(missing_ok=True)
-            raise BackupError(f"pg_dump failed: {completed.stderr.strip()}")
+            raise
     else:
         raise BackupError(f"backups of {engine.dialect.name} databases are not supported")
     return target.stat().st_size
@@ -118,23 +117,16 @@ def restore(engine: Engine, source: Path) -> None:
             live.close()
             backup_db.close()
     elif engine.dialect.name == "postgresql":
-        completed = subprocess.run(
-            [
-                _tool("pg_restore"),
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--single-transaction",
-                "--dbname",
-                _libpq_url(engine),
-                str(source),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        _run(
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+            _libpq_url(engine),
+            str(source),
         )
-        if completed.returncode != 0:
-            raise BackupError(f"pg_restore failed: {completed.stderr.strip()}")
         engine.dispose()
     else:
         raise BackupError(f"restores into {engine.dialect.name} databases are not supported")

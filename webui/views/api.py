@@ -17,6 +17,7 @@ from engine.answering import CHOICE_LETTERS, Answer
 from engine.errors import InvalidInputError
 from engine.scheduling import Rating
 from webui import service
+from webui.inputs import study_scope
 from webui.users import now, request_rng, signed_in
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -35,18 +36,9 @@ def session() -> ResponseReturnValue:
 @blueprint.get("/study/next")
 @login_required  # type: ignore[misc]
 def next_item() -> ResponseReturnValue:
-    area = request.args.get("area") or None
-    assignment = request.args.get("assignment") or None
-    if (area is not None and len(area) > 12) or (
-        assignment is not None and not assignment.isdigit()
-    ):
-        raise InvalidInputError("area is a code like A6.E; assignment is a number")
+    area, assignment = study_scope()
     screen = service(current_app).study_screen(
-        signed_in().id,
-        now=now(),
-        rng=request_rng(),
-        focus_area=area,
-        focus_assignment=int(assignment) if assignment else None,
+        signed_in().id, now=now(), rng=request_rng(), focus_area=area, focus_assignment=assignment
     )
     served = screen.served
     today = {

@@ -28,6 +28,7 @@ from engine.mastery import MasteryLevel
 from engine.service.classes import GOAL_LEVELS, unused_password_hash
 from webui import service
 from webui.charts import activity_chart
+from webui.inputs import UploadError, read_upload
 from webui.users import now, role_required, signed_in
 
 blueprint = Blueprint("classes", __name__)
@@ -170,12 +171,10 @@ def roster(class_id: int) -> ResponseReturnValue:
     problems: list[str] = []
     result = None
     if form.validate_on_submit():
-        upload = request.files.get("roster")
-        data = upload.read(MAX_ROSTER_BYTES + 1) if upload else b""
-        if not data:
-            problems = ["Choose a CSV file to import."]
-        elif len(data) > MAX_ROSTER_BYTES:
-            problems = ["The file is larger than 2 MB."]
+        try:
+            _, data = read_upload("roster", MAX_ROSTER_BYTES, "CSV file")
+        except UploadError as error:
+            problems = [str(error)]
         else:
             try:
                 result = study.import_roster(

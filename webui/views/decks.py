@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from engine.errors import ContentError, InvalidInputError
 from webui import service
+from webui.inputs import UploadError, read_upload
 from webui.users import now, role_required, signed_in
 
 blueprint = Blueprint("decks", __name__)
@@ -70,21 +71,15 @@ def index() -> ResponseReturnValue:
                 return redirect(url_for("decks.index"))
     elif request.method == "POST" and request.form.get("action") == "upload":
         if upload.validate_on_submit():
-            file = request.files.get("upload-file")
-            data = file.read(MAX_DECK_BYTES + 1) if file else b""
-            if not data:
-                problems = ["Choose a deck file to upload."]
-            elif len(data) > MAX_DECK_BYTES:
-                problems = ["The file is larger than 1 MB."]
+            try:
+                filename, data = read_upload("upload-file", MAX_DECK_BYTES, "deck file")
+            except UploadError as error:
+                problems = [str(error)]
             else:
                 try:
                     deck = study.upload_deck(
-                        user.id,
-                        upload.name.data or "",
-                        file.filename or "deck.yaml",
-                        data,
-                        now=now(),
-                    )  # type: ignore[union-attr]
+                        user.id, upload.name.data or "", filename or "deck.yaml", data, now=now()
+                    )
                 except ContentError as error:
                     problems = [str(problem) for problem in error.problems]
                 else:

@@ -21,6 +21,7 @@ from engine.errors import InvalidInputError, StaleAttemptError
 from engine.scheduling import Rating
 from webui import service
 from webui.forms import AnswerForm
+from webui.inputs import study_scope
 from webui.users import now, request_rng, signed_in
 
 blueprint = Blueprint("study", __name__)
@@ -31,18 +32,9 @@ RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 @blueprint.get("/study")
 @login_required  # type: ignore[misc]
 def study() -> ResponseReturnValue:
-    area = request.args.get("area") or None
-    assignment = request.args.get("assignment") or None
-    if (area is not None and len(area) > 12) or (
-        assignment is not None and not assignment.isdigit()
-    ):
-        abort(400)
+    area, assignment = study_scope()
     screen = service(current_app).study_screen(
-        signed_in().id,
-        now=now(),
-        rng=request_rng(),
-        focus_area=area,
-        focus_assignment=int(assignment) if assignment else None,
+        signed_in().id, now=now(), rng=request_rng(), focus_area=area, focus_assignment=assignment
     )
     form = AnswerForm(token=screen.served.token if screen.served else "")
     response = current_app.make_response(
