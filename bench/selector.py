@@ -26,42 +26,72 @@ from fsrs import Card, Rating, Scheduler, State
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import START, build_catalog, build_learner  # noqa: E402
+from bench.common import START, build_catalog, build_learner, percentile  # noqa: E402
 from engine.learner import Learner  # noqa: E402
-from engine.mastery import prior_known  # noqa: E402
-from engine.selector import PlannerSettings, StudyCosts, select_next  # noqa: E402
+from engine.mastery import EXAM_GUESS_RATE, prior_known  # noqa: E402
+from engine.scheduling import (  # noqa: E402
+    FRESH_DAYS,
+    MemoryGroup,
+    from_epoch_us,
+    memory_group,
+)
+from engine.selector import PlannerSettings, select_next  # noqa: E402
 
 
 def naive_select(learner: Learner, now: datetime) -> int:
     """The planner's gain rule, one card at a time through py-fsrs (no numpy)."""
     catalog, cards = learner.catalog, learner.cards
     beliefs = learner.current_beliefs
-    scheduler = Scheduler(parameters=beliefs.scheduler.parameters, enable_fuzzing=False)
-    costs = StudyCosts()
-    scale = beliefs.stability_scale
+    scheduler = Scheduler(
+        parameters=beliefs.scheduler.parameters,
+        learning_steps=beliefs.scheduler.learning_steps,
+        relearning_steps=beliefs.scheduler.relearning_steps,
+        enable_fuzzing=False,
+    )
+    costs = learner.settings.costs
     known = prior_known(catalog, cards, beliefs)
-    guard = timedelta(minutes=5)
+    guard = learner.settings.repeat_guard
+    fresh = timedelta(days=FRESH_DAYS)
 
-    def curve(days: float, stability: float) -> float:
-        return float((1 + scheduler._FACTOR * days / (stability * scale)) ** scheduler._DECAY)
+    def curve(days: float, stability: float, group: int) -> float:
+        scale, decay = beliefs.curve(group)
+        factor = 0.9 ** (-1 / decay) - 1
+        return float((1 + factor * days / (stability * scale)) ** -decay)
 
     learned = scheduler.parameters[0]
     for _ in scheduler.learning_steps:
         learned = scheduler._short_term_stability(stability=learned, rating=Rating.Good)
+    learned_group = (
+        MemoryGroup.FAILED_RESTUDIED if scheduler.learning_steps else MemoryGroup.FAILED_ONCE
+    )
     best, best_value = -1, -1.0
     for index, item in enumerate(catalog.items):
         exam = learner.exam_at[item.test_code] or now + timedelta(days=30)
         horizon = (exam - now) / timedelta(days=1)
         memory = cards.get(index)
         if memory is None:
-            gain = (1 - known[index]) * curve(horizon, learned)
+            gain = (1 - known[index]) * curve(horizon, learned, learned_group)
             cost = known[index] * costs.new_known_seconds
-            cost += (1 - known[index]) * costs.new_unknown_seconds
+            cost += (1 - known[index]) * (
+                costs.new_unknown_seconds
+                + len(scheduler.learning_steps) * costs.review_pass_seconds
+            )
         else:
             last, stability, difficulty = memory.last_review, memory.stability, memory.difficulty
             assert last is not None and stability is not None and difficulty is not None
             if memory.state != State.Review or now - last < guard:
                 continue  # learning steps come first; nothing twice within minutes
+            first_seen = from_epoch_us(int(cards.introduced_us[index]))
+            group = memory_group(
+                first_correct=bool(cards.first_correct[index] == 1),
+                reps=memory.reps,
+                first_seen=first_seen,
+                last_review=last,
+            )
+            if now - first_seen < fresh and group != MemoryGroup.SETTLED:
+                after = MemoryGroup.FAILED_RESTUDIED if group == MemoryGroup.FAILED_ONCE else group
+            else:
+                after = MemoryGroup.SETTLED
             card = Card(
                 card_id=index,
                 state=memory.state,
@@ -71,8 +101,8 @@ def naive_select(learner: Learner, now: datetime) -> int:
                 last_review=last,
             )
             recall_fsrs = scheduler.get_card_retrievability(card, now)
-            recall_now = curve(float((now - last).days), stability)
-            skipped = curve((exam - last) / timedelta(days=1), stability)
+            recall_now = curve((now - last) / timedelta(days=1), stability, group)
+            skipped = curve((exam - last) / timedelta(days=1), stability, group)
             if (now - last).days < 1:
                 passed = scheduler._short_term_stability(stability=stability, rating=Rating.Good)
                 lapsed = scheduler._short_term_stability(stability=stability, rating=Rating.Again)
@@ -86,21 +116,21 @@ def naive_select(learner: Learner, now: datetime) -> int:
                     )
                     for rating in (Rating.Good, Rating.Again)
                 )
-            relearned = scheduler._short_term_stability(stability=lapsed, rating=Rating.Good)
-            studied = recall_now * curve(horizon, passed)
-            studied += (1 - recall_now) * curve(horizon, relearned)
+            relearned = lapsed
+            for _ in scheduler.relearning_steps:
+                relearned = scheduler._short_term_stability(stability=relearned, rating=Rating.Good)
+            studied = recall_now * curve(horizon, passed, after)
+            studied += (1 - recall_now) * curve(horizon, relearned, after)
             gain = studied - skipped
             cost = recall_now * costs.review_pass_seconds
-            cost += (1 - recall_now) * costs.review_fail_seconds
-        value = float(catalog.weight[index]) * (1 - item.kind.guess_rate) * gain / cost
+            cost += (1 - recall_now) * (
+                costs.review_fail_seconds
+                + len(scheduler.relearning_steps) * costs.review_pass_seconds
+            )
+        value = float(catalog.weight[index]) * (1 - EXAM_GUESS_RATE) * gain / cost
         if value > best_value:
             best, best_value = index, value
     return best
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:

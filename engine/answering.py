@@ -15,10 +15,12 @@ from engine.scheduling import (
     CardMemory,
     GradingPolicy,
     ItemKind,
+    MemoryGroup,
     MemoryScheduler,
     Rating,
     StabilityCalibration,
     grade,
+    recall_curve,
 )
 
 __all__ = ["Answer", "AnsweredCard", "apply_answer"]
@@ -74,13 +76,19 @@ def apply_answer(
     grading: GradingPolicy = GradingPolicy(),
     stability_scale: float = 1.0,
     prior_correct: float | None = None,
+    decay: float | None = None,
+    group: MemoryGroup = MemoryGroup.SETTLED,
 ) -> AnsweredCard:
     """Grade ``answer`` to the item (``key`` is the right letter for multiple choice) and
     return the card's new memory.
 
     ``predicted_correct`` is the engine's P(correct) just before the answer (calibrated recall
     plus guessing for a seen item, ``prior_correct`` for a new one), kept with the review so
-    calibration can be measured later.
+    calibration can be measured later. Calibrated recall is the learner's forgetting curve
+    (``stability_scale``, ``decay`` of the card's memory ``group``; decay None: the
+    scheduler's ``w20``) at the real time elapsed since the last review, in fractional days;
+    the answer is evidence for that group's calibration. ``elapsed_days`` is recorded in
+    whole days.
 
     Raises:
         ValueError: a flashcard answer without a self rating, or a multiple-choice answer
@@ -108,16 +116,16 @@ def apply_answer(
     predicted = prior_correct if prior_correct is not None else kind.guess_rate
     if card is not None and card.last_review is not None and card.stability is not None:
         elapsed_days = max((now - card.last_review) // timedelta(days=1), 0)
-        recall = scheduler.formulas.retrievability(
-            np.array([float(elapsed_days)]), np.array([card.stability * stability_scale])
-        )[0]
-        predicted = float(recall + (1 - recall) * kind.guess_rate)
+        elapsed = max((now - card.last_review) / timedelta(days=1), 0.0)
+        curve_decay = decay if decay is not None else scheduler.parameters[20]
+        recall = float(recall_curve(elapsed, card.stability * stability_scale, curve_decay))
+        predicted = recall + (1 - recall) * kind.guess_rate
         calibration = calibration.observe(
-            elapsed_days=elapsed_days,
+            elapsed_days=elapsed,
             stability=card.stability,
-            decay=scheduler.formulas.decay,
             guess_rate=kind.guess_rate,
             correct=correct,
+            group=group,
         )
     updated = scheduler.review(before, rating, now, rng)
     return AnsweredCard(

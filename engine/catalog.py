@@ -14,7 +14,16 @@ from datetime import datetime
 import numpy as np
 
 from engine.blueprint import Blueprint
-from engine.scheduling import CardMemory, ItemKind, State, from_epoch_us, to_epoch_us
+from engine.scheduling import (
+    DAY_US,
+    FRESH_DAYS,
+    CardMemory,
+    ItemKind,
+    MemoryGroup,
+    State,
+    from_epoch_us,
+    to_epoch_us,
+)
 
 __all__ = ["CardTable", "ItemCatalog", "ItemInfo"]
 
@@ -163,6 +172,15 @@ class CardTable:
             lapses=int(self.lapses[index]),
             proven_interval_days=float(self.proven_days[index]),
         )
+
+    def memory_groups(self) -> np.ndarray:
+        """Each card's :class:`~engine.scheduling.MemoryGroup` (unseen cards: settled)."""
+        fresh = self.seen & (self.last_review_us - self.introduced_us < FRESH_DAYS * DAY_US)
+        failed = np.where(
+            self.reps <= 1, MemoryGroup.FAILED_ONCE, MemoryGroup.FAILED_RESTUDIED
+        ).astype(np.int8)
+        fresh_group = np.where(self.first_correct == 1, MemoryGroup.KNOWN_AT_FIRST, failed)
+        return np.where(fresh, fresh_group, MemoryGroup.SETTLED).astype(np.int8)
 
     def in_learning_step(self) -> np.ndarray:
         """Seen items in a (re)learning step: short intervals measured in minutes."""

@@ -24,7 +24,7 @@ class Settings:
     ``PITSTOP_SECRET_KEY``     session signing key; required when ``PITSTOP_ENV=production``.
     ``PITSTOP_ENV``            ``development`` (default) or ``production``.
     ``PITSTOP_CUT_SCORE``      assumed pass mark for readiness estimates; default 0.70.
-    ``PITSTOP_NEW_PER_DAY``    daily cap on new items per learner; default 20.
+    ``PITSTOP_NEW_PER_DAY``    daily cap on new items per learner; default 80 (the planner's).
     """
 
     database_url: str
@@ -61,7 +61,7 @@ class Settings:
             secret_key=env.get("PITSTOP_SECRET_KEY") or None,
             environment=environment,
             cut_score=_number(env, "PITSTOP_CUT_SCORE", 0.70, float, 0.01, 1.0),
-            new_per_day=int(_number(env, "PITSTOP_NEW_PER_DAY", 20, int, 0, 1000)),
+            new_per_day=int(_number(env, "PITSTOP_NEW_PER_DAY", 80, int, 0, 1000)),
         )
 
 

@@ -2,9 +2,10 @@
 
 The forecast replays the planner on a copy of the learner's cards: each day it studies the
 ``items_per_day`` items with the largest expected gain (new items within the daily cap), draws
-each answer from the engine's own belief about recall (an unknown item is learned through its
-learning steps the same day), and records the predicted score that day. Beside it runs the
-score if the learner stopped now. It is the engine's belief projected forward, not a promise.
+each answer from the engine's own belief about recall (an unknown item goes through the
+scheduler's learning steps, if it has any, the same day), and records the predicted score that
+day. Beside it runs the score if the learner stopped now. It is the engine's belief projected
+forward, not a promise.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from engine.catalog import CardTable, ItemCatalog
-from engine.mastery import Beliefs, area_mastery, prior_known
+from engine.mastery import Beliefs, area_mastery, memory_recall, prior_known
 from engine.readiness import readiness
 from engine.scheduling import CardMemory, Rating, State, from_epoch_us, to_epoch_us
 from engine.selector import PlannerSettings, StudyContext, expected_gains, scope_mask
@@ -120,11 +121,7 @@ def _study_one_day(
         if card is None or card.stability is None:
             recalled = bool(rng.random() < known[index])
         else:
-            recall = scheduler.retrievability_many(
-                cards.stability[index : index + 1] * beliefs.stability_scale,
-                cards.last_review_us[index : index + 1],
-                now_us,
-            )[0]
+            recall = memory_recall(beliefs, cards, now_us, np.array([index]))[0]
             recalled = bool(rng.random() < recall)
         ratings = [Rating.Good] if recalled else [Rating.Again]
         ratings += [Rating.Good] * len(scheduler.learning_steps)

@@ -26,6 +26,7 @@ from engine.readiness import DEFAULT_CUT_SCORE, Readiness, readiness
 from engine.scheduling import (
     GradingPolicy,
     ItemKind,
+    MemoryGroup,
     StabilityCalibration,
     from_epoch_us,
     to_epoch_us,
@@ -111,7 +112,9 @@ class Learner:
         """The beliefs with the calibrated stability scale applied (when calibrating)."""
         if not self.calibrate:
             return self.beliefs
-        return replace(self.beliefs, stability_scale=self.calibration.scale)
+        curves = self.calibration.curves(self.beliefs.scheduler.parameters[20])
+        scale, decay = curves[MemoryGroup.SETTLED]
+        return replace(self.beliefs, stability_scale=scale, decay=decay, group_curves=curves)
 
     def area_mastery(self, now: datetime) -> list[AreaMastery]:
         goal_tests = set(self.exam_at)
@@ -179,6 +182,8 @@ class Learner:
             raise ValueError(f"{item_id} is multiple choice: pass its key")
         beliefs = self.current_beliefs
         card = self.cards.get(index)
+        group = int(self.cards.memory_groups()[index])
+        scale, decay = beliefs.curve(group)
         prior = None
         if card is None:
             known = float(prior_known(self.catalog, self.cards, beliefs)[index])
@@ -194,8 +199,10 @@ class Learner:
             calibration=self.calibration,
             typical_response_ms=self.typical_response_ms(),
             grading=self.grading,
-            stability_scale=beliefs.stability_scale,
+            stability_scale=scale,
             prior_correct=prior,
+            decay=decay,
+            group=MemoryGroup(group),
         )
         self.cards.put(
             index,

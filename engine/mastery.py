@@ -22,7 +22,14 @@ from enum import IntEnum
 import numpy as np
 
 from engine.catalog import CardTable, ItemCatalog
-from engine.scheduling import MemoryScheduler, to_epoch_us
+from engine.scheduling import (
+    DAY_US,
+    MemoryGroup,
+    MemoryScheduler,
+    learner_scheduler,
+    recall_curve,
+    to_epoch_us,
+)
 
 __all__ = [
     "EXAM_GUESS_RATE",
@@ -36,6 +43,7 @@ __all__ = [
     "area_mastery",
     "levels_from_totals",
     "mastery_from_totals",
+    "memory_recall",
     "prior_known",
     "recall_probability",
 ]
@@ -77,12 +85,60 @@ class PriorSettings:
 
 @dataclass(frozen=True)
 class Beliefs:
-    """What the engine believes about one learner's memory."""
+    """What the engine believes about one learner's memory.
 
-    scheduler: MemoryScheduler = field(default_factory=MemoryScheduler)
+    The learner's forgetting curves are calibrated per :class:`~engine.scheduling.MemoryGroup`
+    (see :class:`~engine.scheduling.StabilityCalibration`): ``group_curves`` holds (scale,
+    decay) for each group; None means ``stability_scale`` and ``decay`` for every group.
+    ``decay`` None means the scheduler's own ``w20``.
+    """
+
+    scheduler: MemoryScheduler = field(default_factory=learner_scheduler)
     stability_scale: float = 1.0
     prior: PriorSettings = PriorSettings()
     area_evidence: Mapping[str, AreaEvidence] = field(default_factory=dict)
+    decay: float | None = None
+    group_curves: tuple[tuple[float, float], ...] | None = None
+
+    @property
+    def memory_decay(self) -> float:
+        return self.decay if self.decay is not None else float(self.scheduler.parameters[20])
+
+    def curve(self, group: int) -> tuple[float, float]:
+        """(scale, decay) of one memory group."""
+        if self.group_curves is None:
+            return self.stability_scale, self.memory_decay
+        scale, decay = self.group_curves[group]
+        return scale, decay
+
+    def recall(
+        self,
+        elapsed_days: np.ndarray | float,
+        stability: np.ndarray | float,
+        group: np.ndarray | int = MemoryGroup.SETTLED,
+    ) -> np.ndarray:
+        """The learner's calibrated recall ``elapsed_days`` (fractional) after a review that
+        left FSRS stability ``stability``, for cards of memory group ``group``."""
+        if self.group_curves is None:
+            scale: np.ndarray | float = self.stability_scale
+            decay: np.ndarray | float = self.memory_decay
+        else:
+            curves = np.asarray(self.group_curves)
+            scale, decay = curves[group, 0], curves[group, 1]
+        return recall_curve(elapsed_days, np.asarray(stability) * scale, decay)
+
+
+def memory_recall(
+    beliefs: Beliefs, cards: CardTable, at_us: int | np.ndarray, items: np.ndarray | None = None
+) -> np.ndarray:
+    """Calibrated recall of each seen item at ``at_us`` (elapsed time in fractional days since
+    its last review); 0 for unseen items. ``items`` restricts the result to those indices."""
+    rows = slice(None) if items is None else items
+    stability = cards.stability[rows]
+    seen = ~np.isnan(stability)
+    elapsed = np.maximum(np.asarray(at_us) - cards.last_review_us[rows], 0) / DAY_US
+    groups = cards.memory_groups()[rows]
+    return np.where(seen, beliefs.recall(elapsed, np.where(seen, stability, 1.0), groups), 0.0)
 
 
 def prior_known(catalog: ItemCatalog, cards: CardTable, beliefs: Beliefs) -> np.ndarray:
@@ -122,9 +178,7 @@ def recall_probability(
     at_us = np.asarray(to_epoch_us(at) if isinstance(at, datetime) else at, np.int64)
     if known is None:
         known = prior_known(catalog, cards, beliefs)
-    recall = beliefs.scheduler.retrievability_many(
-        cards.stability * beliefs.stability_scale, cards.last_review_us, at_us
-    )
+    recall = memory_recall(beliefs, cards, at_us)
     memory = np.where(cards.seen, recall, known)
     return memory + (1 - memory) * EXAM_GUESS_RATE
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 import numpy as np
 from fsrs import Card, Rating, Scheduler, State
@@ -23,11 +23,16 @@ __all__ = [
     "CardMemory",
     "GradingPolicy",
     "ItemKind",
+    "MemoryGroup",
     "MemoryScheduler",
     "Rating",
     "StabilityCalibration",
     "State",
     "grade",
+    "group_after_study",
+    "learner_scheduler",
+    "memory_group",
+    "recall_curve",
     "to_epoch_us",
 ]
 
@@ -359,6 +364,19 @@ class MemoryScheduler:
         return timedelta(days=min(round(fuzzed), self.maximum_interval_days))
 
 
+def learner_scheduler(parameters: Sequence[float] | None = None) -> MemoryScheduler:
+    """Pitstop's scheduler for a learner: FSRS-6 with the learner's parameters (None: the
+    defaults) and no fixed learning or relearning steps. Every card goes straight to the
+    Review state; whether a new or forgotten item is seen again within the sitting is the
+    planner's choice, weighed like any other study by its expected gain (see
+    :mod:`engine.selector`)."""
+    return MemoryScheduler(
+        parameters=tuple(parameters) if parameters is not None else tuple(DEFAULT_PARAMETERS),
+        learning_steps=(),
+        relearning_steps=(),
+    )
+
+
 class RngFactory:
     """Deterministic per-review rngs: fuzz for (learner, item, reps) is always the same draw."""
 
@@ -373,50 +391,193 @@ class RngFactory:
 # Calibrated memory beliefs
 
 
-_GRID_SIZE = 41
-_SCALE_GRID = np.exp(np.linspace(math.log(0.1), math.log(10.0), _GRID_SIZE))
-_LOG_PRIOR = -0.5 * (np.log(_SCALE_GRID) / 0.5) ** 2  # lognormal prior, sigma 0.5, centred on 1
+def recall_curve(
+    elapsed_days: np.ndarray | float,
+    stability: np.ndarray | float,
+    decay: np.ndarray | float,
+) -> np.ndarray:
+    """FSRS-6's forgetting curve ``R = (1 + F·t/S)^(−decay)``, ``F = 0.9^(−1/decay) − 1``, for
+    any elapsed time ``t`` in (fractional) days and a positive ``decay`` (FSRS's ``w20``).
+
+    :meth:`MemoryScheduler.retrievability_many` is the same curve at whole days with the
+    scheduler's own decay, as py-fsrs computes it; predictions of what the learner will
+    answer use this one, at the real elapsed time and the learner's calibrated decay.
+    """
+    factor = 0.9 ** (-1.0 / decay) - 1.0
+    return np.power(1.0 + factor * np.asarray(elapsed_days, dtype=np.float64) / stability, -decay)
+
+
+class MemoryGroup(IntEnum):
+    """What a card has been through, for calibration: memories of different histories follow
+    different curves (a fact met once this evening is not remembered like one reviewed over
+    a week), so each group has its own fitted curve.
+
+    A card is *fresh* while every study of it lies within six hours of its first look.
+    """
+
+    FAILED_ONCE = 0  # fresh, wrong at first look, studied once
+    FAILED_RESTUDIED = 1  # fresh, wrong at first look, studied again since
+    KNOWN_AT_FIRST = 2  # fresh, right at first look
+    SETTLED = 3  # studied again after its first sitting
+
+
+FRESH_DAYS = 0.25  # a card is fresh while its studies lie within six hours of its first look
+
+
+def memory_group(
+    *, first_correct: bool, reps: int, first_seen: datetime, last_review: datetime
+) -> MemoryGroup:
+    """The :class:`MemoryGroup` of a card with these counters (before a new answer)."""
+    if (last_review - first_seen) / timedelta(days=1) >= FRESH_DAYS:
+        return MemoryGroup.SETTLED
+    if first_correct:
+        return MemoryGroup.KNOWN_AT_FIRST
+    return MemoryGroup.FAILED_ONCE if reps <= 1 else MemoryGroup.FAILED_RESTUDIED
+
+
+def group_after_study(group: np.ndarray, same_sitting: np.ndarray) -> np.ndarray:
+    """The group of cards studied now: still fresh (a failed card becomes restudied) when
+    ``same_sitting`` (within six hours of the first look), otherwise settled."""
+    fresh = np.where(group == MemoryGroup.FAILED_ONCE, MemoryGroup.FAILED_RESTUDIED, group)
+    return np.where(same_sitting & (group != MemoryGroup.SETTLED), fresh, MemoryGroup.SETTLED)
+
+
+_GROUPS = len(MemoryGroup)
+_SCALE_GRID = np.exp(np.linspace(math.log(0.1), math.log(10.0), 21))
+_DECAY_GRID = DEFAULT_PARAMETERS[20] * np.exp(0.27 * np.arange(-6, 7))  # 0.03 to 0.78
+_CELLS = _SCALE_GRID.size * _DECAY_GRID.size
+_SCALE_SIGMA = 0.8  # lognormal priors, wide enough for a learner's evidence to take over
+_DECAY_SIGMA = 0.8  # within days
+# Prior centres per group: (stability scale, decay ÷ the scheduler's w20). FSRS's defaults,
+# except for a fact failed at first look and met once: FSRS's w0 is fitted to cards that go
+# through learning steps, and a single exposure is remembered far less (about a quarter
+# after a week: Cepeda et al. 2006). Centres 0.3 and 2.5 × w20 give, on the grid, a prior
+# recall of 0.32 after a week where FSRS's defaults say 0.55; the pessimism also makes the
+# planner check such items, which is how it learns the learner's real curve (evidence comes
+# only from reviews, never from new items).
+GROUP_PRIORS: dict[int, tuple[float, float]] = {
+    MemoryGroup.FAILED_ONCE: (0.3, 2.5),
+    MemoryGroup.FAILED_RESTUDIED: (1.0, 1.0),
+    MemoryGroup.KNOWN_AT_FIRST: (1.0, 1.0),
+    MemoryGroup.SETTLED: (1.0, 1.0),
+}
+MIN_EVIDENCE_DAYS = 0.25  # reviews closer together than six hours tell little about decay
+
+
+def _empty_grids() -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple([0.0] * _CELLS) for _ in range(_GROUPS))
 
 
 @dataclass(frozen=True)
 class StabilityCalibration:
-    """A per-learner stability scale fitted to observed recall.
+    """A learner's forgetting curves, fitted to observed recall: per :class:`MemoryGroup`, a
+    stability scale and a decay.
 
-    The learner's true stability is believed to be ``scale × S`` where ``S`` is what FSRS with
-    the current parameters computes. Each long-term review (one day or more since the last)
-    adds the log-likelihood of its outcome, for every scale on a log grid from 0.1 to 10,
-    under ``P(correct) = R + (1 − R)·g``. A lognormal prior centred on 1 keeps early estimates
-    near the defaults. The belief is the posterior mean of log scale.
+    The learner's recall of an item ``t`` days after its last review is believed to be
+    ``R = (1 + F·t/(scale·S))^(−decay)``, ``F = 0.9^(−1/decay) − 1``, where ``S`` is the
+    stability FSRS computes with the current parameters and (scale, decay) are those of the
+    card's group: ``scale`` says how much longer (or shorter) the learner remembers than FSRS
+    predicts, ``decay`` how the curve bends (FSRS-6's ``w20``; memories that fade fast at
+    first and slowly later have a larger one). Each review at least six hours after the last
+    adds the log-likelihood of its outcome, ``P(correct) = R + (1 − R)·g``, to its group's
+    21 × 13 grid (scale 0.1–10 × decay 0.03–0.78). Lognormal priors centred on scale 1 and on
+    the scheduler's own decay keep early estimates at FSRS's. The beliefs are the posterior
+    means of log scale and log decay.
+
+    ``log_likelihood`` holds one grid per group, each flattened scale-major.
     """
 
-    log_likelihood: tuple[float, ...] = tuple([0.0] * _GRID_SIZE)
+    log_likelihood: tuple[tuple[float, ...], ...] = field(default_factory=_empty_grids)
     observations: int = 0
+    _curves: dict[float, tuple[tuple[float, float], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        grids = self.log_likelihood
+        if len(grids) != _GROUPS or any(len(grid) != _CELLS for grid in grids):
+            # An older calibration (one scale at FSRS's decay) cannot be carried over.
+            object.__setattr__(self, "log_likelihood", _empty_grids())
+            object.__setattr__(self, "observations", 0)
+
+    @classmethod
+    def from_json(cls, data: object) -> StabilityCalibration:
+        """Read what :meth:`to_json` wrote; anything else (older rows) gives a fresh start."""
+        if not isinstance(data, dict):
+            return cls()
+        grids = data.get("log_likelihood")
+        if not isinstance(grids, list) or not all(isinstance(grid, list) for grid in grids):
+            return cls()
+        return cls(
+            log_likelihood=tuple(tuple(float(x) for x in grid) for grid in grids),
+            observations=int(data.get("observations", 0)),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "log_likelihood": [[round(x, 4) for x in grid] for grid in self.log_likelihood],
+            "observations": self.observations,
+        }
+
+    def posterior(
+        self, prior_decay: float = DEFAULT_PARAMETERS[20], group: int = MemoryGroup.SETTLED
+    ) -> np.ndarray:
+        """The posterior weights on the (scale, decay) grid of ``group``."""
+        scale_centre, decay_ratio = GROUP_PRIORS[group]
+        log_prior = (
+            -0.5 * (np.log(_SCALE_GRID / scale_centre)[:, None] / _SCALE_SIGMA) ** 2
+            - 0.5 * (np.log(_DECAY_GRID / (prior_decay * decay_ratio))[None, :] / _DECAY_SIGMA) ** 2
+        )
+        grid = np.asarray(self.log_likelihood[group]).reshape(log_prior.shape)
+        log_posterior = grid + log_prior
+        weights = np.exp(log_posterior - log_posterior.max())
+        return weights / weights.sum()
+
+    def estimate(
+        self, prior_decay: float = DEFAULT_PARAMETERS[20], group: int = MemoryGroup.SETTLED
+    ) -> tuple[float, float]:
+        """``(scale, decay)`` of ``group``: the posterior means of their logarithms."""
+        weights = self.posterior(prior_decay, group)
+        scale = float(np.exp(np.sum(weights.sum(axis=1) * np.log(_SCALE_GRID))))
+        decay = float(np.exp(np.sum(weights.sum(axis=0) * np.log(_DECAY_GRID))))
+        return scale, decay
+
+    def curves(
+        self, prior_decay: float = DEFAULT_PARAMETERS[20]
+    ) -> tuple[tuple[float, float], ...]:
+        """``(scale, decay)`` of every group, in :class:`MemoryGroup` order."""
+        cached = self._curves.get(prior_decay)
+        if cached is None:
+            cached = tuple(self.estimate(prior_decay, group) for group in MemoryGroup)
+            self._curves[prior_decay] = cached
+        return cached
 
     @property
     def scale(self) -> float:
-        log_posterior = np.asarray(self.log_likelihood) + _LOG_PRIOR
-        weights = np.exp(log_posterior - log_posterior.max())
-        weights /= weights.sum()
-        return float(np.exp(np.dot(weights, np.log(_SCALE_GRID))))
+        """The settled memories' stability scale."""
+        return self.estimate()[0]
+
+    @property
+    def decay(self) -> float:
+        """The settled memories' decay."""
+        return self.estimate()[1]
 
     def observe(
         self,
         *,
-        elapsed_days: int,
+        elapsed_days: float,
         stability: float,
-        decay: float,
         guess_rate: float,
         correct: bool,
+        group: int = MemoryGroup.SETTLED,
     ) -> StabilityCalibration:
-        """Add one long-term review; reviews less than a day apart carry no evidence here."""
-        if elapsed_days < 1 or not stability > 0:
+        """Add one review ``elapsed_days`` after the last to ``group``'s evidence; reviews
+        less than six hours apart carry no evidence here."""
+        if elapsed_days < MIN_EVIDENCE_DAYS or not stability > 0:
             return self
-        factor = 0.9 ** (1 / decay) - 1
-        recall = np.power(1 + factor * elapsed_days / (_SCALE_GRID * stability), decay)
+        recall = recall_curve(elapsed_days, _SCALE_GRID[:, None] * stability, _DECAY_GRID[None, :])
         p_correct = np.clip(recall + (1 - recall) * guess_rate, 1e-6, 1 - 1e-6)
         added = np.log(p_correct) if correct else np.log1p(-p_correct)
-        return replace(
-            self,
-            log_likelihood=tuple(float(x) for x in np.asarray(self.log_likelihood) + added),
-            observations=self.observations + 1,
-        )
+        grids = list(self.log_likelihood)
+        grids[group] = tuple((np.asarray(grids[group]) + added.ravel()).tolist())
+        return StabilityCalibration(tuple(grids), self.observations + 1)

@@ -1,18 +1,24 @@
 """The planner: which item next, and why. Pure and deterministic for a given ``now`` and rng.
 
 Candidates are the items in the learner's scope (goal tests ∪ active assignments, or one
-focus area / assignment). Learning-step items that are due go first, earliest due first.
-Otherwise the planner picks the item with the largest expected gain in exam score per second:
+focus area / assignment). Learning-step items that are due go first, earliest due first
+(Pitstop's own scheduler has no fixed steps, see :func:`engine.scheduling.learner_scheduler`;
+the rule stays for schedulers that do). Otherwise the planner picks the item with the largest
+expected gain in exam score per second:
 
     gain_i = w_i · (1 − g) · (E[R_i(T) | studied now] − R_i(T) | not studied) / cost_i
 
 ``T`` is the item's test's exam (or ``now + default_horizon_days``), ``w_i`` its blueprint
 weight (raised for assigned items as the assignment's due date nears), ``g`` the exam's guess
-rate (0.25: the exam is four-option multiple choice, whatever kind the item is),
-and the expectation runs over recall and forgetting now, using FSRS's next-state formulas with
-the learner's calibrated stability scale. For an unseen item the "studied" branch is the
-learning-step path of an item the learner did not know (Again, then Good twice), weighted by
-the chance they did not know it already. ``cost_i`` is the expected seconds.
+rate (0.25: the exam is four-option multiple choice, whatever kind the item is). Recall is the
+learner's calibrated curve for the card's memory group (:class:`engine.scheduling.MemoryGroup`)
+at the real time elapsed; the expectation runs over recall and forgetting now, using FSRS's
+next-state formulas (its same-day formula within a day of the last review). Studied again
+within its first sitting a card stays fresh (failed once → restudied), studied later it is
+settled, and the "studied" branch is judged with that group's curve: a restudy minutes after a
+failed first look is worth what the learner's own evidence says it is. For an unseen item the
+"studied" branch is a failed first look (then the scheduler's learning steps, if any), weighted
+by the chance they did not know it already. ``cost_i`` is the expected seconds.
 
 Constraints: at most ``new_per_day`` new items a day; no more than ``max_same_area_run`` in a
 row from one area (relaxed only when nothing else is left); no item again within
@@ -30,7 +36,14 @@ import numpy as np
 
 from engine.catalog import CardTable, ItemCatalog
 from engine.mastery import EXAM_GUESS_RATE, Beliefs, prior_known, recall_probability
-from engine.scheduling import DAY_US, Rating, to_epoch_us
+from engine.scheduling import (
+    DAY_US,
+    FRESH_DAYS,
+    MemoryGroup,
+    Rating,
+    group_after_study,
+    to_epoch_us,
+)
 
 __all__ = [
     "AssignmentScope",
@@ -50,18 +63,18 @@ __all__ = [
 class StudyCosts:
     """Expected seconds of study, before the learner has history of their own."""
 
-    new_known_seconds: float = 21.0
-    new_unknown_seconds: float = 48.0
+    new_known_seconds: float = 14.0
+    new_unknown_seconds: float = 34.0
     review_pass_seconds: float = 8.0
-    review_fail_seconds: float = 30.0
+    review_fail_seconds: float = 23.0
 
 
 @dataclass(frozen=True)
 class PlannerSettings:
-    new_per_day: int = 20
+    new_per_day: int = 80
     default_horizon_days: float = 30.0
     max_same_area_run: int = 2
-    repeat_guard: timedelta = timedelta(minutes=5)
+    repeat_guard: timedelta = timedelta(minutes=1)
     assignment_boost: float = 9.0  # up to 10× the weight on the due date
     assignment_ramp_days: float = 14.0
     costs: StudyCosts = StudyCosts()
@@ -297,21 +310,26 @@ def _gain_per_second(
     now_us: int,
 ) -> np.ndarray:
     formulas = beliefs.scheduler.formulas
-    scale = beliefs.stability_scale
     costs = settings.costs
     horizon_us = exam_us[catalog.test_of[candidates]]
     horizon_days = (horizon_us - now_us) / DAY_US
     seen = cards.seen[candidates]
 
-    # Reviews (seen items in the Review state).
+    # Reviews (seen items in the Review state). FSRS's own update counts whole days since the
+    # last review; the learner's recall is their calibrated curve at the real elapsed time.
+    # Each card follows its memory group's calibrated curve; studied now, it stays fresh
+    # within its first sitting and is settled after.
     stability = np.where(seen, cards.stability[candidates], 1.0)
     difficulty = np.where(seen, cards.difficulty[candidates], 5.0)
-    last_us = cards.last_review_us[candidates]
-    elapsed_now = np.maximum((now_us - last_us) // DAY_US, 0).astype(np.float64)
-    recall_fsrs = formulas.retrievability(elapsed_now, stability)
-    recall_true = formulas.retrievability(elapsed_now, stability * scale)
-    recall_if_skipped = formulas.retrievability((horizon_us - last_us) / DAY_US, stability * scale)
-    same_day = elapsed_now < 1
+    last_us = np.where(seen, cards.last_review_us[candidates], now_us)
+    group = cards.memory_groups()[candidates]
+    same_sitting = now_us - cards.introduced_us[candidates] < FRESH_DAYS * DAY_US
+    group_next = group_after_study(group, same_sitting)
+    whole_days = np.maximum((now_us - last_us) // DAY_US, 0).astype(np.float64)
+    recall_fsrs = formulas.retrievability(whole_days, stability)
+    recall_now = beliefs.recall(np.maximum(now_us - last_us, 0) / DAY_US, stability, group)
+    recall_if_skipped = beliefs.recall((horizon_us - last_us) / DAY_US, stability, group)
+    same_day = whole_days < 1
     stability_pass = np.where(
         same_day,
         formulas.short_term_stability(stability, Rating.Good),
@@ -322,23 +340,35 @@ def _gain_per_second(
         formulas.short_term_stability(stability, Rating.Again),
         formulas.forget_stability(difficulty, stability, recall_fsrs),
     )
-    stability_relearned = formulas.short_term_stability(stability_lapse, Rating.Good)
-    recall_if_studied = recall_true * formulas.retrievability(
-        horizon_days, stability_pass * scale
-    ) + (1 - recall_true) * formulas.retrievability(horizon_days, stability_relearned * scale)
+    stability_relearned = stability_lapse
+    for _ in beliefs.scheduler.relearning_steps:
+        stability_relearned = formulas.short_term_stability(stability_relearned, Rating.Good)
+    recall_if_studied = recall_now * beliefs.recall(horizon_days, stability_pass, group_next) + (
+        1 - recall_now
+    ) * beliefs.recall(horizon_days, stability_relearned, group_next)
     review_gain = recall_if_studied - recall_if_skipped
-    review_cost = recall_true * costs.review_pass_seconds + (1 - recall_true) * (
-        costs.review_fail_seconds
+    relearn_seconds = len(beliefs.scheduler.relearning_steps) * costs.review_pass_seconds
+    review_cost = recall_now * costs.review_pass_seconds + (1 - recall_now) * (
+        costs.review_fail_seconds + relearn_seconds
     )
 
-    # New items: the learning path of an unknown item is Again, then Good at each step.
+    # New items: an unknown item is failed at first look (Again), then passes its learning
+    # steps (if the scheduler has any) the same day.
     w = beliefs.scheduler.parameters
     learned = np.array([w[0]])
     for _ in beliefs.scheduler.learning_steps:
         learned = formulas.short_term_stability(learned, Rating.Good)
+    steps_seconds = len(beliefs.scheduler.learning_steps) * costs.review_pass_seconds
     known_now = known[candidates]
-    new_gain = (1 - known_now) * formulas.retrievability(horizon_days, learned * scale)
-    new_cost = known_now * costs.new_known_seconds + (1 - known_now) * costs.new_unknown_seconds
+    learned_group = (
+        MemoryGroup.FAILED_RESTUDIED
+        if beliefs.scheduler.learning_steps
+        else MemoryGroup.FAILED_ONCE
+    )
+    new_gain = (1 - known_now) * beliefs.recall(horizon_days, learned, learned_group)
+    new_cost = known_now * costs.new_known_seconds + (1 - known_now) * (
+        costs.new_unknown_seconds + steps_seconds
+    )
 
     gain = np.where(seen, review_gain, new_gain)
     cost = np.where(seen, review_cost, new_cost)

@@ -10,6 +10,7 @@ from engine.service.accounts import AccountUseCases
 from engine.service.base import ROLES, UserInfo
 from engine.service.classes import AssignmentInfo, ClassInfo, DeckInfo, RosterResult
 from engine.service.content import ContentUseCases, LoadReport
+from engine.service.optimize import FitReport, OptimizeUseCases
 from engine.service.reports import ReportUseCases
 from engine.service.study import AnswerResult, ServedItem, StudyUseCases
 
@@ -19,6 +20,7 @@ __all__ = [
     "AssignmentInfo",
     "ClassInfo",
     "DeckInfo",
+    "FitReport",
     "LoadReport",
     "RosterResult",
     "ServedItem",
@@ -27,5 +29,7 @@ __all__ = [
 ]
 
 
-class StudyService(ContentUseCases, AccountUseCases, StudyUseCases, ReportUseCases):
+class StudyService(
+    ContentUseCases, AccountUseCases, StudyUseCases, ReportUseCases, OptimizeUseCases
+):
     """Pitstop's use cases over one database."""

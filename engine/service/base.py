@@ -24,10 +24,12 @@ from engine.scheduling import (
     CardMemory,
     GradingPolicy,
     ItemKind,
+    MemoryGroup,
     MemoryScheduler,
     RngFactory,
     StabilityCalibration,
     State,
+    learner_scheduler,
 )
 from engine.selector import AssignmentScope, PlannerSettings
 from engine.store.db import transaction
@@ -194,10 +196,15 @@ class ServiceBase:
             prior.area_code: AreaEvidence(prior.attempts, prior.known)
             for prior in session.scalars(select(AreaPrior).where(col(AreaPrior.user_id) == user_id))
         }
+        scheduler = scheduler_for(parameters)
+        curves = calibration.curves(scheduler.parameters[20])
+        scale, decay = curves[MemoryGroup.SETTLED]
         beliefs = Beliefs(
-            scheduler=scheduler_for(parameters),
-            stability_scale=calibration.scale,
+            scheduler=scheduler,
+            stability_scale=scale,
             area_evidence=evidence,
+            decay=decay,
+            group_curves=curves,
         )
         return LearnerState(user, goals, cards, versions, beliefs, calibration)
 
@@ -236,12 +243,13 @@ def fuzz_rng(user_id: int, item_id: str) -> RngFactory:
 
 
 def scheduler_for(parameters: LearnerParameters | None) -> MemoryScheduler:
+    """The learner's scheduler: their fitted parameters when they have them."""
     if parameters is not None and parameters.parameters:
-        return MemoryScheduler(parameters=tuple(parameters.parameters))
+        return learner_scheduler(parameters.parameters)
     return _DEFAULT_SCHEDULER
 
 
-_DEFAULT_SCHEDULER = MemoryScheduler()
+_DEFAULT_SCHEDULER = learner_scheduler()
 
 
 def recent_mcq_times(parameters: LearnerParameters | None) -> list[int]:
@@ -260,13 +268,10 @@ def typical_response_ms(recent: Sequence[int]) -> int | None:
 
 
 def calibration_of(parameters: LearnerParameters | None) -> StabilityCalibration:
+    """The stored calibration (an older row's, or a missing one, reads as a fresh start)."""
     if parameters is None or not parameters.calibration:
         return StabilityCalibration()
-    data = parameters.calibration
-    return StabilityCalibration(
-        log_likelihood=tuple(float(x) for x in data["log_likelihood"]),
-        observations=int(data["observations"]),
-    )
+    return StabilityCalibration.from_json(parameters.calibration)
 
 
 def card_memory(row: CardState) -> CardMemory:

@@ -39,8 +39,15 @@ from engine.mastery import (
     mastery_from_totals,
 )
 from engine.readiness import pass_probability
-from engine.scheduling import DAY_US, ItemKind, to_epoch_us
-from engine.service.base import EXAM_HOUR, epoch_us_column, get_user, zone_named
+from engine.scheduling import DAY_US, FRESH_DAYS, ItemKind, MemoryGroup, to_epoch_us
+from engine.service.base import (
+    EXAM_HOUR,
+    calibration_of,
+    epoch_us_column,
+    get_user,
+    scheduler_for,
+    zone_named,
+)
 from engine.service.classes import AssignmentInfo, ClassInfo, ClassUseCases
 from engine.service.progress import HomeOverview, ProgressUseCases
 from engine.store.db import transaction
@@ -71,6 +78,7 @@ AT_RISK_PASS = 0.5
 PACE_DAYS = 7
 ACTIVITY_DAYS = 30
 DEFAULT_DECAY = 0.1542
+_USERS_PER_QUERY = 100
 MCQ_GUESS = ItemKind.MCQ.guess_rate
 
 
@@ -559,6 +567,35 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         at_exam: bool,
         item_ids: Iterable[str] | None,
     ) -> _Totals:
+        """Per (learner, area) sums, a hundred learners per query (each learner's memory
+        curves travel as four rows of a UNION ALL, and SQLite allows 500 such terms)."""
+        users = user_ids
+        if users is None:
+            users = sorted(
+                int(u) for u in session.scalars(select(col(CardState.user_id)).distinct())
+            )
+        chosen = None if item_ids is None else list(item_ids)
+        totals = _Totals({}, {}, {}, {}, {})
+        for start in range(0, max(len(users), 1), _USERS_PER_QUERY):
+            chunk = self._area_sums_chunk(
+                session, users[start : start + _USERS_PER_QUERY], now, at_exam, chosen
+            )
+            for mine, theirs in zip(
+                (totals.seen, totals.recall, totals.delayed, totals.known, totals.attempts),
+                (chunk.seen, chunk.recall, chunk.delayed, chunk.known, chunk.attempts),
+                strict=True,
+            ):
+                mine.update(theirs)  # type: ignore[attr-defined]
+        return totals
+
+    def _area_sums_chunk(
+        self,
+        session: Session,
+        user_ids: list[int],
+        now: datetime,
+        at_exam: bool,
+        item_ids: list[str] | None,
+    ) -> _Totals:
         dialect = session.get_bind().dialect.name
         now_us = to_epoch_us(now)
         last_us = epoch_us_column(col(CardState.last_review), dialect)
@@ -578,14 +615,24 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                         for user, test, at_us in exams
                     ]
                 ).cte("exam_moment")
-        scale = func.coalesce(col(LearnerParameters.stability_scale), 1.0)
-        decay = func.coalesce(col(LearnerParameters.decay), DEFAULT_DECAY)
+        curves = self._memory_curves(session, user_ids)
+        scale = func.coalesce(curves.c.scale, 1.0)
+        decay = func.coalesce(curves.c.decay, DEFAULT_DECAY)
         if exam_table is not None:
             moment = func.coalesce(exam_table.c.at_us, moment)
-        elapsed = cast(moment - last_us, BigInteger) // literal(DAY_US, BigInteger)
-        days = cast(case((elapsed < 0, 0), else_=elapsed), Float)
+        # Fractional days since the last review, as the engine's calibrated recall counts them.
+        elapsed = cast(moment - last_us, Float) / literal(float(DAY_US), Float)
+        days = case((elapsed < 0, 0.0), else_=elapsed)
         factor = func.power(0.9, -1.0 / decay) - 1.0
         recall = func.power(1.0 + factor * days / (col(CardState.stability) * scale), -decay)
+        # The card's memory group (CardTable.memory_groups), whose calibrated curve applies.
+        introduced_us = epoch_us_column(col(CardState.introduced_at), dialect)
+        group = case(
+            (last_us - introduced_us >= int(FRESH_DAYS * DAY_US), int(MemoryGroup.SETTLED)),
+            (col(CardState.first_correct), int(MemoryGroup.KNOWN_AT_FIRST)),
+            (col(CardState.reps) <= 1, int(MemoryGroup.FAILED_ONCE)),
+            else_=int(MemoryGroup.FAILED_RESTUDIED),
+        )
         first = case((col(CardState.first_correct), 1.0), else_=0.0)
         known = case(
             (
@@ -609,7 +656,10 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             )
             .select_from(CardState)
             .join(Item, col(Item.id) == col(CardState.item_id))
-            .outerjoin(LearnerParameters, col(LearnerParameters.user_id) == col(CardState.user_id))
+            .outerjoin(
+                curves,
+                and_(curves.c.user_id == col(CardState.user_id), curves.c.memory_group == group),
+            )
             .where(col(Item.retired) == False)  # noqa: E712
             .group_by(col(CardState.user_id), col(Item.area_code))
         )
@@ -624,9 +674,8 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         if item_ids is None:
             query = query.where(col(Item.origin) == "bank")
         else:
-            query = query.where(col(Item.id).in_(list(item_ids)))
-        if user_ids is not None:
-            query = query.where(col(CardState.user_id).in_(user_ids))
+            query = query.where(col(Item.id).in_(item_ids))
+        query = query.where(col(CardState.user_id).in_(user_ids))
         totals = _Totals({}, {}, {}, {}, {})
         for user, area, d1, d2, d3, recall_sum, delayed, known_sum, count in session.execute(query):
             key = (int(user), str(area))
@@ -636,6 +685,30 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             totals.known[key] = float(known_sum or 0.0)
             totals.attempts[key] = float(count)
         return totals
+
+    def _memory_curves(self, session: Session, users: list[int]) -> Any:
+        """A small table of each learner's calibrated curves, (user, memory group, scale,
+        decay), computed in Python from the stored calibration exactly as the engine does."""
+        stored = {
+            row.user_id: row
+            for row in session.scalars(
+                select(LearnerParameters).where(col(LearnerParameters.user_id).in_(users))
+            )
+        }
+        rows = []
+        for user in users or [0]:
+            parameters = stored.get(user)
+            prior_decay = scheduler_for(parameters).parameters[20]
+            for group, (scale, decay) in enumerate(calibration_of(parameters).curves(prior_decay)):
+                rows.append(
+                    select(
+                        literal(int(user), Integer).label("user_id"),
+                        literal(group, Integer).label("memory_group"),
+                        literal(float(scale), Float).label("scale"),
+                        literal(float(decay), Float).label("decay"),
+                    )
+                )
+        return union_all(*rows).cte("memory_curve")
 
     def _placement(
         self, session: Session, user_ids: list[int] | None

@@ -17,11 +17,13 @@ from engine.activity import study_days
 from engine.answering import CHOICE_LETTERS, Answer, apply_answer
 from engine.errors import InvalidInputError, NotFoundError, StaleAttemptError
 from engine.learner import start_of_day
-from engine.mastery import AreaEvidence, area_mastery, prior_known
+from engine.mastery import AreaEvidence, area_mastery, memory_recall, prior_known
 from engine.scheduling import (
     CardMemory,
     ItemKind,
+    MemoryGroup,
     Rating,
+    memory_group,
 )
 from engine.selector import Reason, StudyContext, select_next
 from engine.service.base import (
@@ -192,12 +194,9 @@ class StudyUseCases(ServiceBase):
             return None
         index = selection.item_index
         if state.cards.seen[index]:
-            recall = state.beliefs.scheduler.retrievability_many(
-                state.cards.stability[index : index + 1] * state.beliefs.stability_scale,
-                state.cards.last_review_us[index : index + 1],
-                epoch_us(now),
-            )[0]
-            known = float(recall)
+            known = float(
+                memory_recall(state.beliefs, state.cards, epoch_us(now), np.array([index]))[0]
+            )
         else:
             known = float(prior_known(catalog, state.cards, state.beliefs)[index])
         guess = catalog.guess_rate[index]
@@ -276,6 +275,15 @@ class StudyUseCases(ServiceBase):
         calibration = calibration_of(parameters)
         scheduler = scheduler_for(parameters)
         card = card_memory(row) if row is not None else None
+        group = MemoryGroup.SETTLED
+        if row is not None and row.last_review is not None:
+            group = memory_group(
+                first_correct=row.first_correct,
+                reps=row.reps,
+                first_seen=row.introduced_at,
+                last_review=row.last_review,
+            )
+        scale, decay = calibration.estimate(scheduler.parameters[20], group)
         if card is not None and card.last_review is not None and now < card.last_review:
             now = card.last_review
         result = apply_answer(
@@ -289,8 +297,10 @@ class StudyUseCases(ServiceBase):
             calibration=calibration,
             typical_response_ms=typical_response_ms(recent_mcq_times(parameters)),
             grading=self.grading,
-            stability_scale=calibration.scale,
+            stability_scale=scale,
             prior_correct=attempt.predicted_correct,
+            decay=decay,
+            group=group,
         )
         new = result.card
         fields: dict[str, Any] = {
@@ -351,13 +361,11 @@ class StudyUseCases(ServiceBase):
         recent = recent_mcq_times(parameters)
         if kind is ItemKind.MCQ and answer.response_ms is not None:
             recent = [*recent, answer.response_ms][-TYPICAL_TIME_WINDOW:]
-        parameters.calibration = {
-            "log_likelihood": list(result.calibration.log_likelihood),
-            "observations": result.calibration.observations,
-            "recent_mcq_ms": recent,
-        }
-        parameters.stability_scale = result.calibration.scale
-        parameters.decay = scheduler.parameters[20]
+        parameters.calibration = {**result.calibration.to_json(), "recent_mcq_ms": recent}
+        # The settled memories' curve, for anything that reads one scale and one decay.
+        parameters.stability_scale, parameters.decay = result.calibration.estimate(
+            scheduler.parameters[20]
+        )
         parameters.updated_at = now
         session.add(parameters)
         session.execute(

@@ -57,3 +57,28 @@ def study(
         first_correct=ratings[0][1] != Rating.Again,
     )
     return card
+
+
+def review_history(
+    item_ids: list[str],
+    start: datetime,
+    rng: np.random.Generator,
+    *,
+    true_parameters: tuple[float, ...],
+    reviews_per_item: int = 10,
+) -> list[tuple[str, datetime, int]]:
+    """(item, time, rating) of a learner whose memory follows FSRS with ``true_parameters``:
+    items are introduced a few a day and reviewed 1–7 days apart; each answer is recalled
+    with the true retrievability (Good) or not (Again)."""
+    truth = MemoryScheduler(parameters=true_parameters, learning_steps=(), relearning_steps=())
+    events = []
+    for position, item_id in enumerate(item_ids):
+        moment = start + timedelta(days=position // 6, hours=float(rng.uniform(0, 3)))
+        card = None
+        for _ in range(reviews_per_item):
+            recall = truth.retrievability(card, moment) if card is not None else 0.0
+            rating = Rating.Good if rng.random() < recall else Rating.Again
+            card = truth.review(card or CardMemory.new(moment), rating, moment, rng)
+            events.append((item_id, moment, int(rating)))
+            moment += timedelta(days=int(rng.integers(1, 8)), hours=float(rng.uniform(-2, 2)))
+    return events

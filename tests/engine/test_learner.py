@@ -132,3 +132,54 @@ def test_calibration_learns_a_fast_forgetter(blueprint: Blueprint) -> None:
             moment += timedelta(seconds=30)
     assert learner.calibration.observations > 50
     assert learner.calibration.scale < 0.5
+
+
+def _learner_with_evidence(blueprint: Blueprint, once: float, restudied: float) -> Learner:
+    """A learner with evidence on how facts failed at first look are remembered a day later:
+    met once (stability scale ``once``) and studied again in the sitting (``restudied``)."""
+    from engine.scheduling import DEFAULT_PARAMETERS, MemoryGroup, recall_curve
+
+    catalog = synthetic_catalog(blueprint, tests=("A6",), per_area=8, flashcards=0)
+    learner = Learner(catalog, [Goal("A6", exam_at=NOW + timedelta(days=10))])
+    rng = np.random.default_rng(3)
+    for _ in range(400):
+        for group, scale in (
+            (MemoryGroup.FAILED_ONCE, once),
+            (MemoryGroup.FAILED_RESTUDIED, restudied),
+        ):
+            stability = DEFAULT_PARAMETERS[0]
+            recall = float(recall_curve(1.0, stability * scale, DEFAULT_PARAMETERS[20]))
+            learner.calibration = learner.calibration.observe(
+                elapsed_days=1.0,
+                stability=stability,
+                guess_rate=0.0,
+                correct=bool(rng.random() < recall),
+                group=group,
+            )
+    return learner
+
+
+def test_no_fixed_learning_steps_but_the_planner_restudies_when_it_pays(
+    blueprint: Blueprint,
+) -> None:
+    learner = _learner_with_evidence(blueprint, once=0.05, restudied=2.0)
+    rng = np.random.default_rng(0)
+    first = learner.next_item(NOW, rng)
+    assert first is not None
+    learner.answer(first.item_id, NOW, rng, answer=Answer(choice="A", response_ms=30_000), key=KEY)
+    card = learner.cards.get(first.item_index)
+    assert card is not None and card.state.name == "Review"  # no learning step was imposed
+    soon = learner.next_item(NOW + timedelta(seconds=30), rng)
+    assert soon is not None and soon.item_id != first.item_id  # not within a minute
+    later = learner.next_item(NOW + timedelta(minutes=2), rng)
+    assert later is not None and later.item_id == first.item_id  # a restudy is worth most
+
+
+def test_when_single_exposures_last_new_items_beat_restudies(blueprint: Blueprint) -> None:
+    learner = _learner_with_evidence(blueprint, once=1.0, restudied=1.0)
+    rng = np.random.default_rng(0)
+    first = learner.next_item(NOW, rng)
+    assert first is not None
+    learner.answer(first.item_id, NOW, rng, answer=Answer(choice="A", response_ms=30_000), key=KEY)
+    later = learner.next_item(NOW + timedelta(minutes=2), rng)
+    assert later is not None and later.item_id != first.item_id

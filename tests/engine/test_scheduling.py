@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from fsrs import Card, Scheduler
-from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
+from fsrs.scheduler import DEFAULT_PARAMETERS, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,12 +15,17 @@ from engine.scheduling import (
     CardMemory,
     GradingPolicy,
     ItemKind,
+    MemoryGroup,
     MemoryScheduler,
     Rating,
     RngFactory,
     StabilityCalibration,
     State,
     grade,
+    group_after_study,
+    learner_scheduler,
+    memory_group,
+    recall_curve,
     to_epoch_us,
 )
 
@@ -276,31 +282,93 @@ def test_vectorised_next_state_formulas_equal_py_fsrs(
 # -- calibration -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("true_scale", [0.3, 1.0, 3.0])
-def test_calibration_recovers_a_learners_stability_scale(true_scale: float) -> None:
+@pytest.mark.parametrize(("true_scale", "true_decay"), [(0.3, 0.1542), (1.0, 0.4), (3.0, 0.1)])
+def test_calibration_recovers_a_learners_scale_and_decay(
+    true_scale: float, true_decay: float
+) -> None:
     rng = np.random.default_rng(5)
-    formulas = MemoryScheduler().formulas
     calibration = StabilityCalibration()
     for _ in range(3000):
         stability = float(rng.uniform(1, 30))
-        elapsed = int(rng.integers(1, 40))
-        recall = formulas.retrievability(np.array([elapsed]), np.array([stability * true_scale]))[0]
+        elapsed = float(rng.uniform(0.5, 40))
+        recall = float(recall_curve(elapsed, stability * true_scale, true_decay))
         correct = rng.random() < recall + (1 - recall) * 0.25
         calibration = calibration.observe(
-            elapsed_days=elapsed,
-            stability=stability,
-            decay=formulas.decay,
-            guess_rate=0.25,
-            correct=bool(correct),
+            elapsed_days=elapsed, stability=stability, guess_rate=0.25, correct=bool(correct)
         )
     assert calibration.observations == 3000
-    assert calibration.scale == pytest.approx(true_scale, rel=0.25)
+    scale, decay = calibration.estimate()
+    elapsed, stability = np.meshgrid(np.linspace(0.5, 40, 20), np.linspace(1, 30, 20))
+    fitted = recall_curve(elapsed, stability * scale, decay)
+    truth = recall_curve(elapsed, stability * true_scale, true_decay)
+    # Scale and decay trade off along a ridge; the curve they draw is what must be right.
+    assert np.abs(fitted - truth).max() < 0.04
 
 
-def test_calibration_ignores_same_day_reviews_and_starts_at_one() -> None:
+def test_calibration_ignores_reviews_within_six_hours_and_starts_at_fsrs() -> None:
     calibration = StabilityCalibration()
-    assert calibration.scale == pytest.approx(1.0)
-    same = calibration.observe(
-        elapsed_days=0, stability=3, decay=-0.15, guess_rate=0, correct=False
-    )
+    assert calibration.estimate() == pytest.approx((1.0, DEFAULT_PARAMETERS[20]))
+    same = calibration.observe(elapsed_days=0.2, stability=3, guess_rate=0, correct=False)
     assert same is calibration
+
+
+def test_calibration_groups_learn_separately() -> None:
+    """Evidence about facts met once says nothing about settled memories, and vice versa."""
+    rng = np.random.default_rng(2)
+    calibration = StabilityCalibration()
+    for _ in range(1500):
+        recall = float(recall_curve(1.0, 0.2 * 0.1, 0.4))
+        calibration = calibration.observe(
+            elapsed_days=1.0,
+            stability=0.2,
+            guess_rate=0.0,
+            correct=bool(rng.random() < recall),
+            group=MemoryGroup.FAILED_ONCE,
+        )
+    curves = calibration.curves()
+    once_scale, once_decay = curves[MemoryGroup.FAILED_ONCE]
+    assert float(recall_curve(1.0, 0.2 * once_scale, once_decay)) == pytest.approx(
+        float(recall_curve(1.0, 0.2 * 0.1, 0.4)), abs=0.05
+    )
+    assert curves[MemoryGroup.SETTLED] == pytest.approx((1.0, DEFAULT_PARAMETERS[20]))
+
+
+def test_fresh_memories_start_pessimistic() -> None:
+    """Before any evidence, a fact failed once is believed to fade faster than FSRS's w0
+    says, so the planner checks such facts (and learns the learner's real curve)."""
+    scale, decay = StabilityCalibration().curves()[MemoryGroup.FAILED_ONCE]
+    believed = float(recall_curve(7.0, DEFAULT_PARAMETERS[0] * scale, decay))
+    fsrs = float(recall_curve(7.0, DEFAULT_PARAMETERS[0], DEFAULT_PARAMETERS[20]))
+    assert 0.2 < believed < 0.4 < fsrs
+
+
+def test_calibration_round_trips_through_json_and_reads_old_rows_as_fresh() -> None:
+    calibration = StabilityCalibration().observe(
+        elapsed_days=2.0, stability=1.0, guess_rate=0.25, correct=True
+    )
+    again = StabilityCalibration.from_json(json.loads(json.dumps(calibration.to_json())))
+    assert again.observations == 1
+    assert again.estimate() == pytest.approx(calibration.estimate(), rel=1e-4)
+    old = {"log_likelihood": [0.0] * 41, "observations": 7, "recent_mcq_ms": [9000]}
+    assert StabilityCalibration.from_json(old) == StabilityCalibration()
+    assert StabilityCalibration.from_json({}) == StabilityCalibration()
+
+
+def test_memory_groups_follow_the_cards_history() -> None:
+    start = datetime(2026, 3, 1, 18, tzinfo=UTC)
+    kw = {"first_seen": start}
+    assert memory_group(first_correct=False, reps=1, last_review=start, **kw) == 0
+    assert memory_group(first_correct=False, reps=3, last_review=start, **kw) == 1
+    assert memory_group(first_correct=True, reps=2, last_review=start, **kw) == 2
+    later = start + timedelta(hours=7)
+    assert memory_group(first_correct=False, reps=2, last_review=later, **kw) == 3
+    same = np.array([True, True, False])
+    groups = np.array([MemoryGroup.FAILED_ONCE, MemoryGroup.SETTLED, MemoryGroup.FAILED_ONCE])
+    assert group_after_study(groups, same).tolist() == [1, 3, 3]
+
+
+def test_the_learner_scheduler_has_no_fixed_steps() -> None:
+    scheduler = learner_scheduler()
+    card = scheduler.review(CardMemory.new(T0), Rating.Again, T0, np.random.default_rng(0))
+    assert card.state == State.Review
+    assert scheduler.parameters == tuple(DEFAULT_PARAMETERS)
