@@ -47,6 +47,9 @@ def _run(env: dict[str, str], *arguments: str) -> Result:
         ["user"],
         ["user", "create"],
         ["demo"],
+        ["optimize"],
+        ["backup"],
+        ["restore"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -155,3 +158,14 @@ def test_user_create_and_demo(env: dict[str, str]) -> None:
 def test_demo_refuses_in_production(env: dict[str, str]) -> None:
     result = _run({**env, "PITSTOP_ENV": "production"}, "demo")
     assert result.exit_code == 1 and "refusing" in result.output
+
+
+def test_optimize_reports_each_learner(env: dict[str, str]) -> None:
+    assert _run(env, "init").exit_code == 0
+    assert _run(env, "demo").exit_code == 0
+    result = _run(env, "optimize", "--user", "student@pitstop.local")
+    assert result.exit_code == 0, result.output
+    assert "student@pitstop.local: 0 reviews (0 long-term), kept current" in result.output
+    assert result.output.strip().endswith("1 learners, 0 fitted, 0 adopted")
+    missing = _run(env, "optimize", "--user", "nobody@example.com")
+    assert missing.exit_code == 1 and "error:" in missing.output

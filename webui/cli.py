@@ -208,6 +208,40 @@ def demo() -> None:
             click.echo(f"  {role:<10} {email:<26} password: {password}")
 
 
+@cli.command()
+@click.option("--user", "email", help="Fit only this learner (by email).")
+def optimize(email: str | None) -> None:
+    """Fit FSRS parameters for each learner with enough long-term reviews (400 or more).
+
+    A fit is adopted only if, trained on the earlier three quarters of the learner's reviews,
+    it predicts the latest quarter with lower log loss than the current parameters.
+    """
+    settings = Settings.from_env()
+    with _service(settings) as study:
+        try:
+            reports = study.optimize_learners(user_email=email, now=_now())
+        except PitstopError as error:
+            _fail(str(error))
+            return
+    for report in reports:
+        verdict = "adopted" if report.accepted else "kept current"
+        line = (
+            f"{report.email}: {report.reviews} reviews "
+            f"({report.long_term_reviews} long-term), {verdict}"
+        )
+        current, fitted_metrics = report.current, report.fitted
+        if current is not None and fitted_metrics is not None:
+            line += (
+                f"; hold-out log loss {current.log_loss:.4f} -> {fitted_metrics.log_loss:.4f}, "
+                f"RMSE(bins) {current.rmse_bins:.4f} -> {fitted_metrics.rmse_bins:.4f}, "
+                f"AUC {current.auc:.3f} -> {fitted_metrics.auc:.3f}"
+            )
+        click.echo(f"{line} ({report.reason})")
+    fitted = sum(report.fitted is not None for report in reports)
+    adopted = sum(report.accepted for report in reports)
+    click.echo(f"{len(reports)} learners, {fitted} fitted, {adopted} adopted")
+
+
 @cli.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path: Path) -> None:
