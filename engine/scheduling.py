@@ -508,14 +508,19 @@ class StabilityCalibration:
         grids = data.get("log_likelihood")
         if not isinstance(grids, list) or not all(isinstance(grid, list) for grid in grids):
             return cls()
+        try:
+            values = np.asarray(grids, dtype=np.float64)
+        except ValueError:  # ragged or not numbers
+            return cls()
         return cls(
-            log_likelihood=tuple(tuple(float(x) for x in grid) for grid in grids),
+            log_likelihood=tuple(map(tuple, values.tolist())),
             observations=int(data.get("observations", 0)),
         )
 
     def to_json(self) -> dict[str, object]:
+        # Rounded to 4 decimals: a log-likelihood needs no more, and the row stays small.
         return {
-            "log_likelihood": [[round(x, 4) for x in grid] for grid in self.log_likelihood],
+            "log_likelihood": np.round(np.asarray(self.log_likelihood), 4).tolist(),
             "observations": self.observations,
         }
 
