@@ -274,6 +274,28 @@ def calibration_of(parameters: LearnerParameters | None) -> StabilityCalibration
     return StabilityCalibration.from_json(parameters.calibration)
 
 
+def curve_columns(parameters: LearnerParameters | None) -> dict[str, float]:
+    """Each memory group's ``(scale, decay)`` as the row's calibration and parameters imply
+    them (exactly as :meth:`ServiceBase.learner_state` computes them), keyed by the
+    ``learner_parameters`` columns that keep them for reports: ``scale_settled``,
+    ``decay_settled``, ... ``None``: a fresh learner's."""
+    prior_decay = scheduler_for(parameters).parameters[20]
+    curves = calibration_of(parameters).curves(prior_decay)
+    columns = {}
+    for group in MemoryGroup:
+        scale, decay = curves[group]
+        columns[f"scale_{group.name.lower()}"] = scale
+        columns[f"decay_{group.name.lower()}"] = decay
+    return columns
+
+
+def store_curves(parameters: LearnerParameters) -> None:
+    """Refresh the row's copies of its curves; call after changing its calibration or its
+    FSRS parameters."""
+    for name, value in curve_columns(parameters).items():
+        setattr(parameters, name, value)
+
+
 def card_memory(row: CardState) -> CardMemory:
     return CardMemory(
         state=State(row.state),

@@ -16,7 +16,7 @@ from engine.optimize import (
     ReviewEvent,
     fit_parameters,
 )
-from engine.service.base import ServiceBase
+from engine.service.base import ServiceBase, store_curves
 from engine.store.db import transaction
 from engine.store.models import LearnerParameters, Review, User
 
@@ -109,6 +109,7 @@ class OptimizeUseCases(ServiceBase):
                 parameters.fitted_at = now
                 parameters.review_count = len(rows)
                 parameters.log_loss = result.fitted_holdout.log_loss
+                store_curves(parameters)  # the curves' prior decay is one of the parameters
                 parameters.updated_at = now
                 session.add(parameters)
         return FitReport(

@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,9 @@ from engine.readiness import pass_probability
 from engine.scheduling import DAY_US, FRESH_DAYS, ItemKind, MemoryGroup, to_epoch_us
 from engine.service.base import (
     EXAM_HOUR,
-    calibration_of,
+    curve_columns,
     epoch_us_column,
     get_user,
-    scheduler_for,
     zone_named,
 )
 from engine.service.classes import AssignmentInfo, ClassInfo, ClassUseCases
@@ -77,9 +77,8 @@ INACTIVE_DAYS = 5
 AT_RISK_PASS = 0.5
 PACE_DAYS = 7
 ACTIVITY_DAYS = 30
-DEFAULT_DECAY = 0.1542
-_USERS_PER_QUERY = 100
 MCQ_GUESS = ItemKind.MCQ.guess_rate
+_EXAMS_PER_QUERY = 400  # rows of the exam-moment UNION ALL; SQLite allows 500 terms
 
 
 class StudentFlag:
@@ -567,72 +566,112 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         at_exam: bool,
         item_ids: Iterable[str] | None,
     ) -> _Totals:
-        """Per (learner, area) sums, a hundred learners per query (each learner's memory
-        curves travel as four rows of a UNION ALL, and SQLite allows 500 such terms)."""
-        users = user_ids
-        if users is None:
-            users = sorted(
-                int(u) for u in session.scalars(select(col(CardState.user_id)).distinct())
-            )
+        """Per (learner, area) sums over the learners' cards, one grouped query (``user_ids``
+        None: every learner). Recall uses each card's memory-group curve, which the learner's
+        ``learner_parameters`` row keeps (a fresh learner's when there is no row).
+
+        At the exam date each learner's exam moments travel into the query as rows of a UNION
+        ALL, which SQLite caps at 500 terms: then the learners go in batches.
+
+        Remembered for the rest of the session (a report's read transaction): a dashboard's
+        assignments all need the same whole-bank sums its grid computed."""
         chosen = None if item_ids is None else list(item_ids)
-        totals = _Totals({}, {}, {}, {}, {})
-        for start in range(0, max(len(users), 1), _USERS_PER_QUERY):
-            chunk = self._area_sums_chunk(
-                session, users[start : start + _USERS_PER_QUERY], now, at_exam, chosen
-            )
-            for mine, theirs in zip(
-                (totals.seen, totals.recall, totals.delayed, totals.known, totals.attempts),
-                (chunk.seen, chunk.recall, chunk.delayed, chunk.known, chunk.attempts),
-                strict=True,
-            ):
-                mine.update(theirs)  # type: ignore[attr-defined]
+        key = (
+            None if user_ids is None else tuple(user_ids),
+            now,
+            at_exam,
+            None if chosen is None else tuple(chosen),
+        )
+        memo: dict[tuple[Any, ...], _Totals] = session.info.setdefault("pitstop.area_sums", {})
+        totals = memo.get(key)
+        if totals is None:
+            totals = self._area_sums_uncached(session, user_ids, now, at_exam, chosen)
+            memo[key] = totals
         return totals
 
-    def _area_sums_chunk(
+    def _area_sums_uncached(
         self,
         session: Session,
-        user_ids: list[int],
+        user_ids: list[int] | None,
         now: datetime,
         at_exam: bool,
+        chosen: list[str] | None,
+    ) -> _Totals:
+        if not (at_exam and user_ids):
+            return self._area_sums_query(session, user_ids, now, [], chosen)
+        exams_of: dict[int, list[tuple[int, str, int]]] = {}
+        for exam in self._exam_moments(session, user_ids, now):
+            exams_of.setdefault(exam[0], []).append(exam)
+        batches: list[tuple[list[int], list[tuple[int, str, int]]]] = [([], [])]
+        for user in user_ids:
+            own = exams_of.get(user, [])
+            users, moments = batches[-1]
+            if users and len(moments) + len(own) > _EXAMS_PER_QUERY:
+                batches.append(([], []))
+                users, moments = batches[-1]
+            users.append(user)
+            moments.extend(own)
+        totals = _Totals({}, {}, {}, {}, {})
+        for users, moments in batches:
+            batch = self._area_sums_query(session, users, now, moments, chosen)
+            for whole, part in zip(
+                (totals.seen, totals.recall, totals.delayed, totals.known, totals.attempts),
+                (batch.seen, batch.recall, batch.delayed, batch.known, batch.attempts),
+                strict=True,
+            ):
+                whole.update(part)  # type: ignore[attr-defined]
+        return totals
+
+    def _area_sums_query(
+        self,
+        session: Session,
+        user_ids: list[int] | None,
+        now: datetime,
+        exams: list[tuple[int, str, int]],
         item_ids: list[str] | None,
     ) -> _Totals:
         dialect = session.get_bind().dialect.name
-        now_us = to_epoch_us(now)
         last_us = epoch_us_column(col(CardState.last_review), dialect)
-        moment: Any = literal(now_us, BigInteger)
+        moment: Any = literal(to_epoch_us(now), BigInteger)
         exam_table = None
-        if at_exam and user_ids:
-            exams = self._exam_moments(session, user_ids, now)
-            if exams:
-                # A small table of exam moments, as a CTE both databases accept.
-                exam_table = union_all(
-                    *[
-                        select(
-                            literal(user, Integer).label("user_id"),
-                            literal(test, String).label("test_code"),
-                            literal(at_us, BigInteger).label("at_us"),
-                        )
-                        for user, test, at_us in exams
-                    ]
-                ).cte("exam_moment")
-        curves = self._memory_curves(session, user_ids)
-        scale = func.coalesce(curves.c.scale, 1.0)
-        decay = func.coalesce(curves.c.decay, DEFAULT_DECAY)
-        if exam_table is not None:
+        if exams:
+            # A small table of exam moments, as a CTE both databases accept.
+            exam_table = union_all(
+                *[
+                    select(
+                        literal(user, Integer).label("user_id"),
+                        literal(test, String).label("test_code"),
+                        literal(at_us, BigInteger).label("at_us"),
+                    )
+                    for user, test, at_us in exams
+                ]
+            ).cte("exam_moment")
             moment = func.coalesce(exam_table.c.at_us, moment)
+        # The card's memory group (CardTable.memory_groups) picks the curve that applies.
+        introduced_us = epoch_us_column(col(CardState.introduced_at), dialect)
+        conditions = {
+            MemoryGroup.SETTLED: last_us - introduced_us >= int(FRESH_DAYS * DAY_US),
+            MemoryGroup.KNOWN_AT_FIRST: col(CardState.first_correct) == True,  # noqa: E712
+            MemoryGroup.FAILED_ONCE: col(CardState.reps) <= 1,
+        }
+        fresh = _fresh_curves()
+
+        def curve(kind: str) -> Any:
+            def column(group: MemoryGroup) -> Any:
+                name = f"{kind}_{group.name.lower()}"
+                return func.coalesce(getattr(LearnerParameters, name), fresh[name])
+
+            return case(
+                *[(condition, column(group)) for group, condition in conditions.items()],
+                else_=column(MemoryGroup.FAILED_RESTUDIED),
+            )
+
+        scale, decay = curve("scale"), curve("decay")
         # Fractional days since the last review, as the engine's calibrated recall counts them.
         elapsed = cast(moment - last_us, Float) / literal(float(DAY_US), Float)
         days = case((elapsed < 0, 0.0), else_=elapsed)
         factor = func.power(0.9, -1.0 / decay) - 1.0
         recall = func.power(1.0 + factor * days / (col(CardState.stability) * scale), -decay)
-        # The card's memory group (CardTable.memory_groups), whose calibrated curve applies.
-        introduced_us = epoch_us_column(col(CardState.introduced_at), dialect)
-        group = case(
-            (last_us - introduced_us >= int(FRESH_DAYS * DAY_US), int(MemoryGroup.SETTLED)),
-            (col(CardState.first_correct), int(MemoryGroup.KNOWN_AT_FIRST)),
-            (col(CardState.reps) <= 1, int(MemoryGroup.FAILED_ONCE)),
-            else_=int(MemoryGroup.FAILED_RESTUDIED),
-        )
         first = case((col(CardState.first_correct), 1.0), else_=0.0)
         known = case(
             (
@@ -656,10 +695,7 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             )
             .select_from(CardState)
             .join(Item, col(Item.id) == col(CardState.item_id))
-            .outerjoin(
-                curves,
-                and_(curves.c.user_id == col(CardState.user_id), curves.c.memory_group == group),
-            )
+            .outerjoin(LearnerParameters, col(LearnerParameters.user_id) == col(CardState.user_id))
             .where(col(Item.retired) == False)  # noqa: E712
             .group_by(col(CardState.user_id), col(Item.area_code))
         )
@@ -675,7 +711,8 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             query = query.where(col(Item.origin) == "bank")
         else:
             query = query.where(col(Item.id).in_(item_ids))
-        query = query.where(col(CardState.user_id).in_(user_ids))
+        if user_ids is not None:
+            query = query.where(col(CardState.user_id).in_(user_ids))
         totals = _Totals({}, {}, {}, {}, {})
         for user, area, d1, d2, d3, recall_sum, delayed, known_sum, count in session.execute(query):
             key = (int(user), str(area))
@@ -685,30 +722,6 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             totals.known[key] = float(known_sum or 0.0)
             totals.attempts[key] = float(count)
         return totals
-
-    def _memory_curves(self, session: Session, users: list[int]) -> Any:
-        """A small table of each learner's calibrated curves, (user, memory group, scale,
-        decay), computed in Python from the stored calibration exactly as the engine does."""
-        stored = {
-            row.user_id: row
-            for row in session.scalars(
-                select(LearnerParameters).where(col(LearnerParameters.user_id).in_(users))
-            )
-        }
-        rows = []
-        for user in users or [0]:
-            parameters = stored.get(user)
-            prior_decay = scheduler_for(parameters).parameters[20]
-            for group, (scale, decay) in enumerate(calibration_of(parameters).curves(prior_decay)):
-                rows.append(
-                    select(
-                        literal(int(user), Integer).label("user_id"),
-                        literal(group, Integer).label("memory_group"),
-                        literal(float(scale), Float).label("scale"),
-                        literal(float(decay), Float).label("decay"),
-                    )
-                )
-        return union_all(*rows).cte("memory_curve")
 
     def _placement(
         self, session: Session, user_ids: list[int] | None
@@ -869,6 +882,12 @@ def _sorted_rows(rows: list[StudentRow], sort: str, area_codes: list[str]) -> li
 def _cell(text: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@cache
+def _fresh_curves() -> dict[str, float]:
+    """A fresh learner's curves, for learners without a ``learner_parameters`` row."""
+    return curve_columns(None)
 
 
 def _fresh_mastery(catalog: ItemCatalog, area_code: str) -> float:

@@ -38,6 +38,7 @@ from engine.service.base import (
     get_user,
     recent_mcq_times,
     scheduler_for,
+    store_curves,
     typical_response_ms,
     zone_named,
 )
@@ -362,10 +363,7 @@ class StudyUseCases(ServiceBase):
         if kind is ItemKind.MCQ and answer.response_ms is not None:
             recent = [*recent, answer.response_ms][-TYPICAL_TIME_WINDOW:]
         parameters.calibration = {**result.calibration.to_json(), "recent_mcq_ms": recent}
-        # The settled memories' curve, for anything that reads one scale and one decay.
-        parameters.stability_scale, parameters.decay = result.calibration.estimate(
-            scheduler.parameters[20]
-        )
+        store_curves(parameters)
         parameters.updated_at = now
         session.add(parameters)
         session.execute(

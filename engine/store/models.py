@@ -246,10 +246,17 @@ class LearnerParameters(SQLModel, table=True):
     review_count: int = 0
     log_loss: float | None = None
     calibration: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    # Copies of what the calibration and parameters imply, so reports can compute recall
-    # in SQL for a whole class at once.
-    stability_scale: float = Field(default=1.0, sa_column_kwargs={"server_default": "1.0"})
-    decay: float = Field(default=0.1542, sa_column_kwargs={"server_default": "0.1542"})
+    # Each memory group's curve (stability scale, decay) as the calibration and parameters
+    # imply it (engine.service.base.store_curves), so reports compute recall in SQL for a
+    # whole school at once. NULL: not yet computed; reports then use a fresh learner's.
+    scale_failed_once: float | None = None
+    decay_failed_once: float | None = None
+    scale_failed_restudied: float | None = None
+    decay_failed_restudied: float | None = None
+    scale_known_at_first: float | None = None
+    decay_known_at_first: float | None = None
+    scale_settled: float | None = None
+    decay_settled: float | None = None
     updated_at: datetime = _utc()
 
 

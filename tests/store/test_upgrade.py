@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
+from engine.scheduling import DEFAULT_PARAMETERS, StabilityCalibration
 from engine.service import StudyService
+from engine.service.base import curve_columns
 from engine.store.db import connect
-from engine.store.migrate import current_revision, head_revision, upgrade
+from engine.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from engine.store.models import LearnerParameters
 from tests.conftest import CONTENT_ROOT, FIXTURE_BANK
 from tests.fixtures.make_upgrade_fixture import TARGET as OLD_DATABASE
 from tests.fixtures.make_upgrade_fixture import populate
@@ -62,19 +68,26 @@ def test_pitstop_init_upgrades_the_committed_old_database(tmp_path: Path) -> Non
     assert current_revision(engine) == head_revision()
     _check_intact(engine)
     with engine.connect() as connection:
-        defaults = connection.execute(
-            text("SELECT stability_scale, decay FROM learner_parameters WHERE user_id = 1")
-        ).one()
+        curves = (
+            connection.execute(text("SELECT * FROM learner_parameters WHERE user_id = 1"))
+            .one()
+            ._mapping
+        )
         first_flags = connection.execute(text("SELECT first_attempt FROM review")).scalars().all()
-    assert tuple(defaults) == (1.0, 0.1542)
+    # The old row's calibration is an old format, read as a fresh start: its curves are a
+    # fresh learner's, filled in by the migration.
+    expected = curve_columns(None)
+    assert len(expected) == 8
+    assert {name: curves[name] for name in expected} == expected
+    assert expected["decay_settled"] != expected["decay_failed_once"]
     assert set(first_flags) == {False}
     engine.dispose()
 
 
-def test_the_previous_revision_upgrades_on_each_database(database_url: str) -> None:
-    """The same rows, written at revision 0002 on a fresh database, survive the upgrade."""
-    engine = connect(database_url)
-    with engine.begin() as connection:  # the fixture database is at head: start again from empty
+def _empty(engine: Engine) -> None:
+    """Drop every table: the test database is at head and these tests start from older
+    revisions."""
+    with engine.begin() as connection:
         tables = (
             connection.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type='table'"
@@ -92,6 +105,12 @@ def test_the_previous_revision_upgrades_on_each_database(database_url: str) -> N
                 if engine.dialect.name != "sqlite"
                 else f'DROP TABLE IF EXISTS "{table}"'
             )
+
+
+def test_the_previous_revision_upgrades_on_each_database(database_url: str) -> None:
+    """The same rows, written at revision 0002 on a fresh database, survive the upgrade."""
+    engine = connect(database_url)
+    _empty(engine)
     upgrade(engine, "0002")
     with engine.begin() as connection:
         populate(connection)
@@ -101,4 +120,52 @@ def test_the_previous_revision_upgrades_on_each_database(database_url: str) -> N
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     _check_intact(engine)
+    engine.dispose()
+
+
+def test_revision_0004_fills_in_each_learners_curves_and_downgrades(database_url: str) -> None:
+    """Rows written before the curve columns get the curves the engine computes from their
+    calibration and fitted parameters; downgrading keeps the settled curve."""
+    engine = connect(database_url)
+    _empty(engine)
+    upgrade(engine, "0003")
+    calibration = StabilityCalibration()
+    for day in range(1, 30):
+        calibration = calibration.observe(
+            elapsed_days=day / 3,
+            stability=2.0,
+            guess_rate=0.25,
+            correct=day % 4 != 0,
+            group=day % 4,
+        )
+    fitted = list(DEFAULT_PARAMETERS)
+    fitted[20] = 0.3
+    with engine.begin() as connection:
+        populate(connection)
+        connection.execute(
+            text("UPDATE learner_parameters SET calibration = :c, parameters = :p"),
+            {"c": json.dumps(calibration.to_json()), "p": json.dumps(fitted)},
+        )
+    upgrade(engine)
+    row = LearnerParameters(user_id=1, parameters=fitted, calibration=calibration.to_json())
+    expected = curve_columns(row)
+    assert expected != curve_columns(None)
+    with engine.connect() as connection:
+        stored = (
+            connection.execute(text("SELECT * FROM learner_parameters WHERE user_id = 1"))
+            .one()
+            ._mapping
+        )
+    assert {name: stored[name] for name in expected} == pytest.approx(expected, rel=1e-12)
+    config = alembic_config(engine)
+    command.downgrade(config, "0003")
+    with engine.connect() as connection:
+        settled = connection.execute(
+            text("SELECT stability_scale, decay FROM learner_parameters WHERE user_id = 1")
+        ).one()
+    assert tuple(settled) == pytest.approx(
+        (expected["scale_settled"], expected["decay_settled"]), rel=1e-12
+    )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
     engine.dispose()
