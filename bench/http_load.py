@@ -45,6 +45,7 @@ class Results:
     latencies_ms: list[float] = field(default_factory=list)  # every request
     loop_ms: list[float] = field(default_factory=list)  # GET + POST of one answer
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cpu_ms_per_answer: dict[str, float] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -167,6 +168,30 @@ def trivial_load(port: int, clients: int, seconds: float) -> Results:
     return results
 
 
+def cpu_seconds(server_group: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by the app server (its process group), by the
+    PostgreSQL server's processes and by this load generator."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"app server": 0.0, "PostgreSQL": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == server_group:
+            used["app server"] += cpu
+        elif name.startswith("postgres"):
+            used["PostgreSQL"] += cpu
+    times = os.times()
+    used["load generator"] = times.user + times.system
+    return used
+
+
 def run_database(
     label: str, env: dict[str, str], args: argparse.Namespace
 ) -> list[tuple[str, str, Results, float]]:
@@ -176,7 +201,12 @@ def run_database(
         run = uuid.uuid4().hex[:6]
         students = prepare_students(port, args.students, run)
         study_load(students, 5)  # warm-up: first pages, caches, session snapshots
+        before = cpu_seconds(process.pid)
         results = study_load(students, args.seconds)
+        after = cpu_seconds(process.pid)
+        results.cpu_ms_per_answer = {
+            name: (after[name] - before[name]) * 1000 / max(results.answers, 1) for name in after
+        }
         for client in students:
             client.close()
         trivial = trivial_load(port, args.students, min(args.seconds, 20))
@@ -193,7 +223,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to add a run on")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
@@ -235,7 +265,10 @@ def main() -> None:
             median = statistics.median(results.loop_ms)
             print(
                 f"{database}: one answer (GET + POST) took median {median:.1f} ms, "
-                f"p99 {percentile(results.loop_ms, 0.99):.1f} ms"
+                f"p99 {percentile(results.loop_ms, 0.99):.1f} ms; CPU per answer: "
+                + ", ".join(
+                    f"{name} {ms:.1f} ms" for name, ms in results.cpu_ms_per_answer.items() if ms
+                )
             )
     print("targets: ≥ 200 answers/s, p99 < 150 ms per request, 0 errors, on both databases")
 

@@ -75,7 +75,14 @@ def init() -> None:
 @cli.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address to listen on.")
 @click.option("--workers", default=3, show_default=True, type=click.IntRange(1, 64))
-@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker. 1 (sync workers, behind a buffering proxy) served the most "
+    "answers per second in bench/http_load.py.",
+)
 def serve(bind: str, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (the production server)."""
     Settings.from_env()  # fail early on bad settings

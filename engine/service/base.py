@@ -8,11 +8,12 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, cast, func, select
+from sqlalchemy import BigInteger, Engine, bindparam, cast, func, select
 from sqlmodel import Session, col
 
 from engine.blueprint import AreaSpec, Blueprint, TestSpec
@@ -172,23 +173,9 @@ class ServiceBase:
             for goal in session.scalars(select(Goal).where(col(Goal.user_id) == user_id))
         }
         catalog = self.catalog(session)
-        dialect = session.get_bind().dialect.name
-        columns = (
-            col(CardState.item_id),
-            col(CardState.state),
-            col(CardState.step),
-            col(CardState.stability),
-            col(CardState.difficulty),
-            epoch_us_column(col(CardState.due), dialect),
-            epoch_us_column(col(CardState.last_review), dialect),
-            col(CardState.reps),
-            col(CardState.lapses),
-            col(CardState.proven_interval_days),
-            epoch_us_column(col(CardState.introduced_at), dialect),
-            col(CardState.first_correct),
-            col(CardState.version),
-        )
-        rows = session.execute(select(*columns).where(col(CardState.user_id) == user_id)).all()
+        rows = session.execute(
+            _learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id}
+        ).all()
         cards, versions = card_table(catalog, rows)
         parameters = session.get(LearnerParameters, user_id)
         calibration = calibration_of(parameters)
@@ -322,6 +309,28 @@ def epoch_us_column(column: Any, dialect: str) -> Any:
         fraction = cast(func.substr(column, 21, 6), BigInteger)
         return seconds * 1_000_000 + fraction
     return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+
+
+@cache
+def _learner_cards_query(dialect: str) -> Any:
+    """One learner's card states as :func:`card_table` reads them (``user_id`` bound at
+    execution). Built once per dialect: loading a learner is on every study request."""
+    columns = (
+        col(CardState.item_id),
+        col(CardState.state),
+        col(CardState.step),
+        col(CardState.stability),
+        col(CardState.difficulty),
+        epoch_us_column(col(CardState.due), dialect),
+        epoch_us_column(col(CardState.last_review), dialect),
+        col(CardState.reps),
+        col(CardState.lapses),
+        col(CardState.proven_interval_days),
+        epoch_us_column(col(CardState.introduced_at), dialect),
+        col(CardState.first_correct),
+        col(CardState.version),
+    )
+    return select(*columns).where(col(CardState.user_id) == bindparam("user_id"))
 
 
 def card_table(catalog: ItemCatalog, rows: Sequence[Any]) -> tuple[CardTable, dict[str, int]]:

@@ -146,10 +146,30 @@ class StudyUseCases(ServiceBase):
         same token, so a reload or the back button shows the same question. ``focus_area`` or
         ``focus_assignment`` narrow the scope to one area or one assignment's deck.
         """
-        with transaction(self.engine, write=True) as session:
-            return self._next_item(session, user_id, now, rng, focus_area, None, focus_assignment)
+        with transaction(self.engine) as session:
+            served, attempt = self._plan_item(
+                session, user_id, now, rng, focus_area, None, focus_assignment
+            )
+        self._record_served(attempt, None)
+        return served
 
-    def _next_item(
+    def _record_served(self, attempt: Attempt | None, sitting: StudySession | None) -> None:
+        """Write what serving an item starts, in a short write transaction of its own: the
+        planning before it only reads, so on SQLite other learners' answers are not kept
+        waiting for the write lock while one learner's next item is chosen."""
+        if attempt is None and sitting is None:
+            return
+        with transaction(self.engine, write=True) as session:
+            if attempt is not None:
+                session.add(attempt)
+            # Another request of the same learner may have started the sitting meanwhile.
+            if (
+                sitting is not None
+                and self._current_sitting(session, sitting.user_id, sitting.started_at) is None
+            ):
+                session.add(sitting)
+
+    def _plan_item(
         self,
         session: Session,
         user_id: int,
@@ -158,11 +178,13 @@ class StudyUseCases(ServiceBase):
         focus_area: str | None,
         state: LearnerState | None,
         focus_assignment: int | None = None,
-    ) -> ServedItem | None:
+    ) -> tuple[ServedItem | None, Attempt | None]:
+        """The item to serve and the new attempt to record for it (None when the learner's
+        open attempt is served again, or nothing is in scope). Only reads."""
         scope = focus_area or (f"assignment:{focus_assignment}" if focus_assignment else "")
         open_attempt = self._open_attempt(session, user_id, now, scope)
         if open_attempt is not None:
-            return self._served(session, open_attempt, None)
+            return self._served(session, open_attempt, None), None
         if state is None:
             state = self._load_learner(session, user_id, now)
         recent = session.scalars(
@@ -192,7 +214,7 @@ class StudyUseCases(ServiceBase):
         )
         selection = select_next(catalog, state.cards, state.beliefs, context, rng, self.planner)
         if selection is None:
-            return None
+            return None, None
         index = selection.item_index
         if state.cards.seen[index]:
             known = float(
@@ -211,9 +233,7 @@ class StudyUseCases(ServiceBase):
             predicted_correct=known + (1 - known) * guess,
             scope=scope,
         )
-        session.add(attempt)
-        session.flush()
-        return self._served(session, attempt, selection.reason)
+        return self._served(session, attempt, selection.reason), attempt
 
     def answer(self, user_id: int, token: str, answer: Answer, *, now: datetime) -> AnswerResult:
         """Record the answer to a served item: the review and the card state in one transaction.
@@ -505,7 +525,8 @@ class StudyUseCases(ServiceBase):
         Raises:
             InvalidInputError: a focus area that is not one of the learner's goal areas.
         """
-        with transaction(self.engine, write=True) as session:
+        new_sitting = None
+        with transaction(self.engine) as session:
             state = self._load_learner(session, user_id, now)
             catalog = self.catalog(session)
             areas = catalog.blueprint.areas()
@@ -518,14 +539,12 @@ class StudyUseCases(ServiceBase):
                 mastery = area_mastery(
                     catalog, state.cards, state.beliefs, now=now, exam_at=state.goals
                 )
-                sitting = StudySession(
+                new_sitting = StudySession(
                     user_id=user_id,
                     started_at=now,
                     last_activity_at=now,
                     mastery_before={a.area_code: a.mastery_now for a in mastery},
                 )
-                session.add(sitting)
-                session.flush()
             focus_name = f"{focus_area} {areas[focus_area].name}" if focus_area else None
             if focus_assignment is not None:
                 found = [
@@ -538,7 +557,7 @@ class StudyUseCases(ServiceBase):
                 if not found:
                     raise NotFoundError("that assignment is not open in your classes")
                 focus_name = f"assignment “{found[0].deck_name}”"
-            served = self._next_item(
+            served, attempt = self._plan_item(
                 session, user_id, now, rng, focus_area, state, focus_assignment
             )
             today = self._today(
@@ -557,14 +576,15 @@ class StudyUseCases(ServiceBase):
                     )
                     or 0
                 )
-            return StudyScreen(
-                served=served,
-                today=today,
-                has_goals=bool(state.goals),
-                focus_area=focus_area,
-                focus_label=focus_name,
-                session_items=session_items,
-            )
+        self._record_served(attempt, new_sitting)
+        return StudyScreen(
+            served=served,
+            today=today,
+            has_goals=bool(state.goals),
+            focus_area=focus_area,
+            focus_label=focus_name,
+            session_items=session_items,
+        )
 
     def feedback(
         self, user_id: int, token: str, *, now: datetime
