@@ -173,9 +173,12 @@ class ServiceBase:
             for goal in session.scalars(select(Goal).where(col(Goal.user_id) == user_id))
         }
         catalog = self.catalog(session)
-        rows = session.execute(
-            _learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id}
-        ).all()
+        # Core, not the ORM: thousands of plain rows, no entities.
+        rows = (
+            session.connection()
+            .execute(_learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id})
+            .all()
+        )
         cards, versions = card_table(catalog, rows)
         parameters = session.get(LearnerParameters, user_id)
         calibration = calibration_of(parameters)
@@ -318,11 +321,11 @@ def _learner_cards_query(dialect: str) -> Any:
     columns = (
         col(CardState.item_id),
         col(CardState.state),
-        col(CardState.step),
+        func.coalesce(col(CardState.step), -1),
         col(CardState.stability),
         col(CardState.difficulty),
         epoch_us_column(col(CardState.due), dialect),
-        epoch_us_column(col(CardState.last_review), dialect),
+        func.coalesce(epoch_us_column(col(CardState.last_review), dialect), 0),
         col(CardState.reps),
         col(CardState.lapses),
         col(CardState.proven_interval_days),
@@ -334,24 +337,29 @@ def _learner_cards_query(dialect: str) -> Any:
 
 
 def card_table(catalog: ItemCatalog, rows: Sequence[Any]) -> tuple[CardTable, dict[str, int]]:
-    """Build a card table from CardState column tuples in one vectorised pass."""
+    """Build a card table from the column tuples of :func:`_learner_cards_query` (step None
+    read as -1, never-reviewed as 0 µs), a column at a time."""
     cards = CardTable(len(catalog))
-    versions = {row[0]: int(row[12]) for row in rows}
-    present = [(catalog.index[row[0]], row) for row in rows if row[0] in catalog.index]
-    if not present:
-        return cards, versions
-    index = np.array([position for position, _ in present])
-    columns = list(zip(*(row for _, row in present), strict=True))
+    if not rows:
+        return cards, {}
+    columns = list(zip(*rows, strict=True))
+    versions = dict(zip(columns[0], map(int, columns[12]), strict=True))
+    positions = np.array([catalog.index.get(item_id, -1) for item_id in columns[0]])
+    keep = positions >= 0  # cards of retired items stay out of the table
+    index = positions[keep]
     cards.seen[index] = True
-    cards.state[index] = np.array(columns[1], np.int8)
-    cards.step[index] = np.array([-1 if step is None else step for step in columns[2]], np.int16)
-    cards.stability[index] = np.array(columns[3], dtype=float)
-    cards.difficulty[index] = np.array(columns[4], dtype=float)
-    cards.due_us[index] = np.array(columns[5], np.int64)
-    cards.last_review_us[index] = np.array([us or 0 for us in columns[6]], np.int64)
-    cards.reps[index] = np.array(columns[7], np.int32)
-    cards.lapses[index] = np.array(columns[8], np.int32)
-    cards.proven_days[index] = np.array(columns[9], dtype=float)
-    cards.introduced_us[index] = np.array(columns[10], np.int64)
-    cards.first_correct[index] = np.array(columns[11], np.int8)
+    for name, number, dtype in (
+        ("state", 1, np.int8),
+        ("step", 2, np.int16),
+        ("stability", 3, np.float64),
+        ("difficulty", 4, np.float64),
+        ("due_us", 5, np.int64),
+        ("last_review_us", 6, np.int64),
+        ("reps", 7, np.int32),
+        ("lapses", 8, np.int32),
+        ("proven_days", 9, np.float64),
+        ("introduced_us", 10, np.int64),
+        ("first_correct", 11, np.int8),
+    ):
+        getattr(cards, name)[index] = np.array(columns[number], dtype)[keep]
     return cards, versions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,21 @@ from engine.store.models import (
 
 
 @dataclass(frozen=True)
+class _AnsweredToday:
+    """The moments of a learner's answers since ``midnight`` (their local midnight)."""
+
+    midnight: datetime
+    moments: list[datetime]
+
+    def started_by(self, moment: datetime) -> bool:
+        """Whether every answer since ``moment`` is among these."""
+        return moment >= self.midnight
+
+    def since(self, moment: datetime) -> int:
+        return sum(1 for answered in self.moments if answered >= moment)
+
+
+@dataclass(frozen=True)
 class ServedItem:
     """An item as shown to a learner. ``body`` never carries the key or explanations of a
     multiple-choice item; those come back with the answer."""
@@ -96,6 +112,9 @@ class AnswerResult:
 
 
 MAX_RESPONSE_MS = 3_600_000
+# Attempt tokens are secrets.token_urlsafe(24); anything else names no attempt (and a NUL
+# byte, say, must not reach PostgreSQL, which refuses it in text).
+ATTEMPT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SESSION_IDLE = timedelta(minutes=30)
 PLACEMENT_PER_AREA = 2
 
@@ -247,6 +266,8 @@ class StudyUseCases(ServiceBase):
             InvalidInputError: the answer does not fit the item (e.g. a rating for a
                 multiple-choice item).
         """
+        if not ATTEMPT_TOKEN.fullmatch(token):
+            raise NotFoundError("no such question was served to you; load the next question")
         try:
             with transaction(self.engine, write=True) as session:
                 return self._answer(session, user_id, token, answer, now)
@@ -266,10 +287,15 @@ class StudyUseCases(ServiceBase):
     def _answer(
         self, session: Session, user_id: int, token: str, answer: Answer, now: datetime
     ) -> AnswerResult:
-        attempt = session.get(Attempt, token)
+        # The attempt and any answer it already has, in one round trip.
+        found = session.execute(
+            select(Attempt, Review)
+            .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
+            .where(col(Attempt.token) == token)
+        ).first()
+        attempt, earlier = found if found is not None else (None, None)
         if attempt is None or attempt.user_id != user_id:
             raise NotFoundError("no such question was served to you; load the next question")
-        earlier = session.scalars(select(Review).where(col(Review.attempt_token) == token)).first()
         if earlier is not None:
             return self._feedback(session, earlier, duplicate=True)
         item = session.get(Item, attempt.item_id)
@@ -560,11 +586,13 @@ class StudyUseCases(ServiceBase):
             served, attempt = self._plan_item(
                 session, user_id, now, rng, focus_area, state, focus_assignment
             )
-            today = self._today(
+            today, answered_today = self._today(
                 session, user_id, state.user.timezone, state.user.daily_goal_minutes, now
             )
             session_items = 0
-            if sitting is not None:
+            if sitting is not None and answered_today.started_by(sitting.started_at):
+                session_items = answered_today.since(sitting.started_at)
+            elif sitting is not None:  # a sitting that began before midnight
                 session_items = int(
                     session.scalar(
                         select(func.count())
@@ -594,6 +622,8 @@ class StudyUseCases(ServiceBase):
         Raises:
             NotFoundError: the token was not answered by this learner.
         """
+        if not ATTEMPT_TOKEN.fullmatch(token):
+            raise NotFoundError("no answer to show for that question")
         with transaction(self.engine) as session:
             review = session.scalars(
                 select(Review).where(col(Review.attempt_token) == token)
@@ -602,9 +632,8 @@ class StudyUseCases(ServiceBase):
                 raise NotFoundError("no answer to show for that question")
             user = get_user(session, user_id)
             result = self._feedback(session, review, duplicate=False)
-            return result, self._today(
-                session, user_id, user.timezone, user.daily_goal_minutes, now
-            )
+            today, _ = self._today(session, user_id, user.timezone, user.daily_goal_minutes, now)
+            return result, today
 
     def _current_sitting(
         self, session: Session, user_id: int, now: datetime
@@ -621,7 +650,9 @@ class StudyUseCases(ServiceBase):
 
     def _today(
         self, session: Session, user_id: int, timezone: str, goal_minutes: int, now: datetime
-    ) -> TodayStats:
+    ) -> tuple[TodayStats, _AnsweredToday]:
+        """Today's progress, and when today's answers came (which also counts a sitting's
+        answers without another query)."""
         midnight = start_of_day(now, zone_named(timezone))
         rows = session.execute(
             select(col(Review.answered_at), col(Review.response_ms)).where(
@@ -630,11 +661,12 @@ class StudyUseCases(ServiceBase):
         ).all()
         days = study_days([(row[0], row[1]) for row in rows], zone_named(timezone))
         day = days.get(now.astimezone(zone_named(timezone)).date())
-        return TodayStats(
+        stats = TodayStats(
             items=day.items if day else 0,
             minutes=day.minutes if day else 0.0,
             goal_minutes=goal_minutes,
         )
+        return stats, _AnsweredToday(midnight, [row[0] for row in rows])
 
     def figure_svg(self, item_id: str) -> str:
         """The SVG figure of an active item.
