@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, case, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from engine.activity import study_days
+from engine.activity import DEFAULT_ANSWER_SECONDS, MAX_ANSWER_SECONDS
 from engine.answering import CHOICE_LETTERS, Answer, apply_answer
 from engine.errors import InvalidInputError, NotFoundError, StaleAttemptError
 from engine.learner import start_of_day
@@ -54,21 +54,6 @@ from engine.store.models import (
     Review,
     StudySession,
 )
-
-
-@dataclass(frozen=True)
-class _AnsweredToday:
-    """The moments of a learner's answers since ``midnight`` (their local midnight)."""
-
-    midnight: datetime
-    moments: list[datetime]
-
-    def started_by(self, moment: datetime) -> bool:
-        """Whether every answer since ``moment`` is among these."""
-        return moment >= self.midnight
-
-    def since(self, moment: datetime) -> int:
-        return sum(1 for answered in self.moments if answered >= moment)
 
 
 @dataclass(frozen=True)
@@ -586,24 +571,14 @@ class StudyUseCases(ServiceBase):
             served, attempt = self._plan_item(
                 session, user_id, now, rng, focus_area, state, focus_assignment
             )
-            today, answered_today = self._today(
-                session, user_id, state.user.timezone, state.user.daily_goal_minutes, now
+            today, session_items = self._today(
+                session,
+                user_id,
+                state.user.timezone,
+                state.user.daily_goal_minutes,
+                now,
+                sitting_started=sitting.started_at if sitting is not None else None,
             )
-            session_items = 0
-            if sitting is not None and answered_today.started_by(sitting.started_at):
-                session_items = answered_today.since(sitting.started_at)
-            elif sitting is not None:  # a sitting that began before midnight
-                session_items = int(
-                    session.scalar(
-                        select(func.count())
-                        .select_from(Review)
-                        .where(
-                            col(Review.user_id) == user_id,
-                            col(Review.answered_at) >= sitting.started_at,
-                        )
-                    )
-                    or 0
-                )
         self._record_served(attempt, new_sitting)
         return StudyScreen(
             served=served,
@@ -649,24 +624,43 @@ class StudyUseCases(ServiceBase):
         ).first()
 
     def _today(
-        self, session: Session, user_id: int, timezone: str, goal_minutes: int, now: datetime
-    ) -> tuple[TodayStats, _AnsweredToday]:
-        """Today's progress, and when today's answers came (which also counts a sitting's
-        answers without another query)."""
+        self,
+        session: Session,
+        user_id: int,
+        timezone: str,
+        goal_minutes: int,
+        now: datetime,
+        *,
+        sitting_started: datetime | None = None,
+    ) -> tuple[TodayStats, int]:
+        """Today's progress, and the answers since ``sitting_started`` (0 without it), in one
+        aggregate query: the cost stays the same however many items the learner did today.
+        Time per answer is counted as :func:`engine.activity.study_days` counts it."""
         midnight = start_of_day(now, zone_named(timezone))
-        rows = session.execute(
-            select(col(Review.answered_at), col(Review.response_ms)).where(
-                col(Review.user_id) == user_id, col(Review.answered_at) >= midnight
-            )
-        ).all()
-        days = study_days([(row[0], row[1]) for row in rows], zone_named(timezone))
-        day = days.get(now.astimezone(zone_named(timezone)).date())
-        stats = TodayStats(
-            items=day.items if day else 0,
-            minutes=day.minutes if day else 0.0,
-            goal_minutes=goal_minutes,
+        answered_at = col(Review.answered_at)
+        response_ms = col(Review.response_ms)
+        cap_ms = MAX_ANSWER_SECONDS * 1000
+        spent_ms = case(
+            (response_ms.is_(None), DEFAULT_ANSWER_SECONDS * 1000),
+            (response_ms > cap_ms, cap_ms),
+            else_=response_ms,
         )
-        return stats, _AnsweredToday(midnight, [row[0] for row in rows])
+        today = answered_at >= midnight
+        since = answered_at >= sitting_started if sitting_started is not None else false()
+        row = session.execute(
+            select(
+                func.coalesce(func.sum(case((today, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((today, spent_ms), else_=0)), 0),
+                func.coalesce(func.sum(case((since, 1), else_=0)), 0),
+            ).where(
+                col(Review.user_id) == user_id,
+                answered_at >= min(midnight, sitting_started or midnight),
+            )
+        ).one()
+        stats = TodayStats(
+            items=int(row[0]), minutes=int(row[1]) / 60_000, goal_minutes=goal_minutes
+        )
+        return stats, int(row[2])
 
     def figure_svg(self, item_id: str) -> str:
         """The SVG figure of an active item.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from engine.activity import MAX_ANSWER_SECONDS, study_days
 from engine.answering import Answer
 from engine.content import Bank, BankItem
 from engine.errors import ContentError, InvalidInputError, NotFoundError, StaleAttemptError
@@ -393,3 +396,36 @@ def test_grading_uses_the_learners_own_typical_time(study: StudyService) -> None
         moment += timedelta(seconds=20)
     assert ratings[-2] == Rating.Hard
     assert ratings[-1] == Rating.Easy
+
+
+def test_todays_progress_and_the_sittings_count_match_the_calendar(study: StudyService) -> None:
+    """The study bar's figures come from one aggregate query; they must agree with the
+    progress calendar (engine.activity.study_days over the stored reviews): answers before the
+    learner's midnight are yesterday's, a long pause counts as five minutes, and a sitting
+    that began before midnight keeps counting its earlier answers."""
+    user = study.create_user(
+        email="owl@example.com",
+        display_name="Owl",
+        password_hash="x",
+        now=NOW,
+        timezone="America/Chicago",
+    )
+    study.set_goals(user.id, {"A6": date(2026, 3, 20)}, now=NOW)
+    # 23:50 in Chicago on 1 March; the sitting runs on past midnight.
+    moment = datetime(2026, 3, 2, 5, 50, tzinfo=UTC)
+    for response_ms in (6_000, 11_000, 2_000_000, 9_000, 14_000):
+        served = study.study_screen(user.id, now=moment, rng=np.random.default_rng(7)).served
+        assert served is not None
+        answer = _answer_for(study, served.kind, served.item_id)
+        answer = replace(answer, response_ms=response_ms)
+        moment += timedelta(minutes=4)
+        study.answer(user.id, served.token, answer, now=moment)
+    screen = study.study_screen(user.id, now=moment, rng=np.random.default_rng(8))
+    with Session(study.engine) as session:
+        rows = session.execute(select(Review.answered_at, Review.response_ms)).all()
+    zone = ZoneInfo("America/Chicago")
+    today = study_days([(row[0], row[1]) for row in rows], zone)[moment.astimezone(zone).date()]
+    assert (screen.today.items, screen.today.minutes) == (today.items, pytest.approx(today.minutes))
+    # Answered 23:54 and 23:58 on 1 March, then 00:02 (a 2,000 s pause), 00:06 and 00:10.
+    assert (today.items, today.seconds) == (3, MAX_ANSWER_SECONDS + 9 + 14)
+    assert screen.session_items == 5
