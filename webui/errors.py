@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -33,7 +35,23 @@ def _page(status: int, message: str) -> Any:
     return render_template("error.html", status=status, message=message), status
 
 
+def _holds_nul(values: MultiDict[str, Any]) -> bool:
+    return any("\x00" in key or "\x00" in str(value) for key, value in values.items(multi=True))
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters() -> Any:
+        """No text Pitstop keeps or looks up can hold a NUL character (PostgreSQL refuses one in
+        text), so a URL or form carrying one is refused before any view sees it."""
+        if (
+            "\x00" in request.path
+            or _holds_nul(request.args)
+            or (request.method == "POST" and _holds_nul(request.form))
+        ):
+            return _page(400, "The request holds a NUL character, which no field may contain.")
+        return None
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
         return _page(
@@ -64,6 +82,13 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
         return _page(status, MESSAGES.get(status, error.description or "Error."))
+
+    @app.errorhandler(DataError)
+    def unstorable(error: DataError) -> Any:
+        # The database refused a value that got past the forms (a NUL inside JSON, a number
+        # out of range): the input is at fault, and the transaction has been rolled back.
+        app.logger.warning("database refused input: %s", error.orig)
+        return _page(400, "Some of that input cannot be stored. Check the values and try again.")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from tests.conftest import NOW
 from tests.webui.conftest import PASSWORD, csrf_token, save_plan, sign_up
@@ -263,3 +264,43 @@ def test_user_written_text_is_never_html(app: Flask, people: dict[str, Any]) -> 
         assert SCRIPT not in page and ATTRIBUTE not in page, path
     escaped = teacher.get(f"/classes/{class_id}").get_data(as_text=True)
     assert "&lt;script&gt;" in escaped, "the name is shown, escaped"
+
+
+def test_a_nul_character_anywhere_is_a_400_on_every_database(people: dict[str, Any]) -> None:
+    """PostgreSQL refuses NUL in text; a NUL in a path, a query string or a form is refused with
+    a message before it reaches a view (found by the test above on PostgreSQL: /figures/%00.svg
+    and /items/%00 answered 500)."""
+    student: FlaskClient = people["student"]
+    instructor: FlaskClient = people["instructor"]
+    for client, path in (
+        (student, "/figures/%00.svg"),
+        (student, "/study/feedback/a%00b"),
+        (student, "/study?area=A6.A%00"),
+        (instructor, "/items/A6-A-001%00"),
+        (instructor, f"/classes/{people['class_id']}?sort=%00"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 400, (path, response.status_code)
+        assert "NUL character" in response.get_data(as_text=True)
+    posted = student.post(
+        "/classes/join", data={"csrf_token": csrf_token(student, "/"), "code": "AB\x00CD"}
+    )
+    assert posted.status_code == 400 and "NUL character" in posted.get_data(as_text=True)
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500(app: Flask) -> None:
+    """The safety net behind the forms: a value PostgreSQL refuses (sqlalchemy DataError) is
+    the input's fault, answered 400 with a message, and the transaction is rolled back."""
+    engine = service(app).engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores whatever it is given; the net is for PostgreSQL")
+
+    @app.get("/test-only/refused")
+    def refused() -> str:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT CAST(:value AS integer)"), {"value": "twelve"})
+        return "stored"
+
+    response = app.test_client().get("/test-only/refused")
+    assert response.status_code == 400
+    assert "cannot be stored" in response.get_data(as_text=True)
