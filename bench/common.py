@@ -3,6 +3,7 @@ learner driven through the engine's own planner."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,20 +28,29 @@ KEY = "A"
 
 
 def build_catalog(total_items: int) -> ItemCatalog:
+    """At least ``total_items`` synthetic items, an equal share per test spread over its areas
+    in blueprint proportions (largest remainders round up; every area gets at least 2)."""
     blueprint, problems = read_blueprint(ROOT / "content" / "blueprints")
     assert not problems, problems
-    per_test = total_items // len(blueprint)
+    per_test = total_items / len(blueprint)
+    areas = [area for test in blueprint.values() for area in test.areas]
+    quotas = [
+        per_test * area.scored_questions / blueprint[area.test_code].scored_questions
+        for area in areas
+    ]
+    counts = [max(2, math.floor(quota)) for quota in quotas]
+    by_remainder = sorted(range(len(areas)), key=lambda i: math.floor(quotas[i]) - quotas[i])
+    for i in by_remainder[: max(total_items - sum(counts), 0)]:
+        counts[i] += 1
     items = []
-    for test in blueprint.values():
-        for area in test.areas:
-            count = max(2, round(per_test * area.scored_questions / test.scored_questions))
-            for number in range(count):
-                kind = ItemKind.FLASHCARD if number % 3 == 2 else ItemKind.MCQ
-                items.append(
-                    ItemInfo(
-                        f"{area.code}-{number:03d}", test.code, area.code, kind, 1 + number % 3
-                    )
+    for area, count in zip(areas, counts, strict=True):
+        for number in range(count):
+            kind = ItemKind.FLASHCARD if number % 3 == 2 else ItemKind.MCQ
+            items.append(
+                ItemInfo(
+                    f"{area.code}-{number:03d}", area.test_code, area.code, kind, 1 + number % 3
                 )
+            )
     return ItemCatalog(items, blueprint)
 
 
