@@ -15,6 +15,7 @@ __all__ = [
     "MAX_ANSWER_SECONDS",
     "StudyDay",
     "calendar_weeks",
+    "items_per_day",
     "streak",
     "study_days",
 ]
@@ -46,6 +47,20 @@ def study_days(
         items[day] = items.get(day, 0) + 1
         seconds[day] = seconds.get(day, 0.0) + min(spent, MAX_ANSWER_SECONDS)
     return {day: StudyDay(day, items[day], seconds[day]) for day in items}
+
+
+def items_per_day(days: dict[date, StudyDay], today: date, window: int) -> float:
+    """Items a day over the last ``window`` days (today included), or since the learner's first
+    study day when that is more recent: a learner who began today at 10 items keeps a pace of
+    10 a day, not 10 spread over two weeks they were not here for."""
+    if window < 1:
+        raise ValueError("window must be at least one day")
+    recent = [day for day in days.values() if 0 <= (today - day.day).days < window]
+    if not recent:
+        return 0.0
+    first = min(days)
+    span = min(window, (today - first).days + 1)
+    return sum(day.items for day in recent) / span
 
 
 def streak(days: Iterable[date], today: date) -> int:

@@ -61,9 +61,8 @@ def forecast_chart(
         )
     cut_y = _y(cut_score)
     parts.append(
+        # Its value is in the legend: a label here would sit on the lines' end labels.
         f'<line class="cut" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{cut_y:.1f}" y2="{cut_y:.1f}"/>'
-        f'<text class="cut-label" x="{WIDTH - RIGHT}" y="{cut_y - 5:.1f}" text-anchor="end">'
-        f"assumed cut {cut_score:.0%}</text>"
     )
     for series, css in ((stopped, "line-stopped"), (study, "line-study")):
         path = " ".join(f"{_x(day, last):.1f},{_y(score):.1f}" for day, score in series)

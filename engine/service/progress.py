@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from engine.activity import StudyDay, calendar_weeks, streak, study_days
+from engine.activity import StudyDay, calendar_weeks, items_per_day, streak, study_days
 from engine.forecast import ForecastPoint, forecast
 from engine.mastery import AreaMastery, area_mastery
 from engine.readiness import Readiness, readiness
@@ -126,7 +126,8 @@ class ProgressUseCases(ServiceBase):
 
     def progress(self, user_id: int, *, now: datetime) -> ProgressReport:
         """Readiness, mastery per area, a study calendar and streak, and a forecast of the
-        predicted score at the learner's recent pace (items per day over two weeks)."""
+        predicted score at the learner's recent pace (items per day over two weeks, or since
+        they began)."""
         with transaction(self.engine) as session:
             state = self._load_learner(session, user_id, now)
             catalog = self.catalog(session)
@@ -139,8 +140,7 @@ class ProgressUseCases(ServiceBase):
                 )
             ).all()
             days = study_days([(row[0], row[1]) for row in rows], zone)
-            recent = sum(day.items for day in days.values() if (today - day.day).days < PACE_DAYS)
-            items_per_day = recent / PACE_DAYS
+            pace = items_per_day(days, today, PACE_DAYS)
             mastery = self._goal_mastery(session, state, now)
             tests = sorted(state.goals)
             horizon = max(
@@ -157,7 +157,7 @@ class ProgressUseCases(ServiceBase):
                 state.beliefs,
                 state.goals,
                 now=now,
-                items_per_day=round(items_per_day),
+                items_per_day=round(pace),
                 rng=np.random.default_rng(user_id),
                 days=min(horizon, FORECAST_MAX_DAYS),
                 settings=self.planner,
@@ -170,7 +170,7 @@ class ProgressUseCases(ServiceBase):
                 calendar=calendar_weeks(days, today, CALENDAR_WEEKS),
                 streak_days=streak(days, today),
                 today=days.get(today, StudyDay(today)),
-                items_per_day=items_per_day,
+                items_per_day=pace,
                 forecast=points,
                 cut_score=self.cut_score,
                 reviews=int(state.cards.reps.sum()),

@@ -3,7 +3,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.activity import MAX_ANSWER_SECONDS, StudyDay, calendar_weeks, streak, study_days
+from engine.activity import (
+    MAX_ANSWER_SECONDS,
+    StudyDay,
+    calendar_weeks,
+    items_per_day,
+    streak,
+    study_days,
+)
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -41,3 +48,21 @@ def test_calendar_weeks_start_on_monday_and_stop_today() -> None:
     assert [len(week) for week in weeks] == [7, 7, 3]
     assert weeks[-1][-1] == studied[today]
     assert weeks[0][0].items == 0
+
+
+def test_pace_counts_only_the_days_since_the_learner_began() -> None:
+    today = date(2026, 3, 10)
+
+    def studied(*pairs: tuple[int, int]) -> dict[date, StudyDay]:
+        return {
+            today - timedelta(days=ago): StudyDay(today - timedelta(days=ago), n)
+            for ago, n in pairs
+        }
+
+    assert items_per_day({}, today, 14) == 0.0
+    assert items_per_day(studied((0, 10)), today, 14) == 10.0  # began today
+    assert items_per_day(studied((3, 10), (0, 10)), today, 14) == 5.0  # four days, 20 items
+    # A learner of long standing: the whole window, days off included.
+    assert items_per_day(studied((40, 99), (13, 14), (2, 14)), today, 14) == 2.0
+    # Nothing in the window: no pace, however much came before.
+    assert items_per_day(studied((20, 50)), today, 14) == 0.0

@@ -429,3 +429,23 @@ def test_todays_progress_and_the_sittings_count_match_the_calendar(study: StudyS
     # Answered 23:54 and 23:58 on 1 March, then 00:02 (a 2,000 s pause), 00:06 and 00:10.
     assert (today.items, today.seconds) == (3, MAX_ANSWER_SECONDS + 9 + 14)
     assert screen.session_items == 5
+
+
+def test_a_new_learners_pace_is_their_own_not_spread_over_two_weeks(
+    study: StudyService,
+) -> None:
+    user = _student(study)
+    for minute in range(6):
+        moment = NOW + timedelta(minutes=minute)
+        served = study.next_item(user, now=moment, rng=np.random.default_rng(minute))
+        assert served is not None
+        study.answer(
+            user,
+            served.token,
+            _answer_for(study, served.kind, served.item_id),
+            now=moment + timedelta(seconds=20),
+        )
+    report = study.progress(user, now=NOW + timedelta(minutes=10))
+    assert report.items_per_day == 6.0
+    later = study.progress(user, now=NOW + timedelta(days=2))
+    assert later.items_per_day == 2.0  # six items over the three days since they began
