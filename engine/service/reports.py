@@ -778,13 +778,16 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         levels = self._mastery_matrix(
             session, catalog, user_ids, area_codes, now, at_exam=False, item_ids=item_ids
         ).levels
+        # Pace: deck items begun a day over the last week, or since the assignment opened
+        # when that is more recent (two days in, a week's average would read as "behind").
+        pace_days = min(PACE_DAYS, max(1, (now.date() - assignment.starts_on).days + 1))
         seen_rows = session.execute(
             select(
                 col(CardState.user_id),
                 func.count(),
                 func.sum(
                     case(
-                        (col(CardState.introduced_at) >= now - timedelta(days=PACE_DAYS), 1),
+                        (col(CardState.introduced_at) >= now - timedelta(days=pace_days), 1),
                         else_=0,
                     )
                 ),
@@ -799,7 +802,7 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             met = sum(level >= assignment.goal_level for level in levels[position])
             items_seen, recent = seen.get(user, (0, 0))
             remaining = len(item_ids) - items_seen
-            pace = recent / PACE_DAYS
+            pace = recent / pace_days
             behind = met < len(area_codes) and (
                 days_left <= 0
                 or (now.date() >= assignment.starts_on and pace * days_left < remaining)

@@ -392,3 +392,31 @@ def test_csv_cells_cannot_run_as_formulas(study: StudyService, school: dict[str,
     )
     board = study.class_dashboard(school["teacher"], school["class"], now=NOW)
     assert "'=HYPERLINK" in study.heatmap_csv(board)
+
+
+def test_behind_on_an_assignment_projects_each_students_own_pace(
+    study: StudyService, school: dict[str, int]
+) -> None:
+    """"Behind" means the student's pace (deck items begun a day, over the last week or since
+    the assignment opened) will not cover the rest of the deck by the due date."""
+    decks = {deck.key: deck for deck in study.decks_for(school["teacher"])}
+    deck = decks["test:A6"]
+    study.create_assignment(
+        school["teacher"],
+        school["class"],
+        deck.id,
+        starts_on=NOW.date(),
+        due_on=NOW.date() + timedelta(days=9),
+        goal_level=MasteryLevel.MASTERED,
+        now=NOW,
+    )
+    _study(study, school["ana"], 8, seed=5)  # eight items on the day it opened
+    ana = study.student_assignments(school["ana"], now=NOW + timedelta(hours=1))[0]
+    ben = study.student_assignments(school["ben"], now=NOW + timedelta(hours=1))[0]
+    remaining = ana.items - ana.items_seen
+    assert ana.items_seen >= 6 and remaining <= ana.items_seen * 10
+    assert not ana.behind, "a day's pace over the ten days left covers the rest of the deck"
+    assert ben.behind, "no pace at all covers nothing"
+    # A week on without further study, her pace has fallen behind what is left.
+    later = study.student_assignments(school["ana"], now=NOW + timedelta(days=7))[0]
+    assert later.behind
