@@ -397,7 +397,7 @@ def test_csv_cells_cannot_run_as_formulas(study: StudyService, school: dict[str,
 def test_behind_on_an_assignment_projects_each_students_own_pace(
     study: StudyService, school: dict[str, int]
 ) -> None:
-    """"Behind" means the student's pace (deck items begun a day, over the last week or since
+    """ "Behind" means the student's pace (deck items begun a day, over the last week or since
     the assignment opened) will not cover the rest of the deck by the due date."""
     decks = {deck.key: deck for deck in study.decks_for(school["teacher"])}
     deck = decks["test:A6"]
