@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
@@ -200,6 +200,22 @@ class ServiceBase:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+SUMMARY_HORIZON = timedelta(days=7)
+
+
+def summary_horizons(
+    goals: Mapping[str, datetime | None], now: datetime
+) -> dict[str, datetime | None]:
+    """When a sitting's progress is judged: each goal test's exam, or a week on for a test
+    without one (or whose exam has passed). Mastery *now*, minutes after study, flatters every
+    area the learner touched, right or wrong; what is left of it later is what the sitting
+    was worth."""
+    return {
+        code: exam if exam is not None and exam > now else now + SUMMARY_HORIZON
+        for code, exam in goals.items()
+    }
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -13,7 +13,7 @@ from engine.activity import StudyDay, calendar_weeks, items_per_day, streak, stu
 from engine.forecast import ForecastPoint, forecast
 from engine.mastery import AreaMastery, area_mastery
 from engine.readiness import Readiness, readiness
-from engine.service.base import LearnerState, ServiceBase, zone_named
+from engine.service.base import LearnerState, ServiceBase, summary_horizons, zone_named
 from engine.store.db import transaction
 from engine.store.models import Review, StudySession
 
@@ -46,6 +46,9 @@ class ProgressReport:
 
 @dataclass(frozen=True)
 class AreaChange:
+    """How an area's mastery moved in a sitting, judged at the exam (or a week on: see
+    :func:`engine.service.base.summary_horizons`)."""
+
     area_code: str
     area_name: str
     before: float
@@ -197,12 +200,22 @@ class ProgressUseCases(ServiceBase):
                 day.seconds
                 for day in study_days([(r[0], r[1]) for r in rows], zone_named("UTC")).values()
             )
-            changes = [
-                AreaChange(area.area_code, area.area_name, before, area.mastery_now)
-                for area in self._goal_mastery(session, state, now)
-                if (before := sitting.mastery_before.get(area.area_code)) is not None
-                and abs(area.mastery_now - before) >= 0.005
-            ]
+            horizons = summary_horizons(state.goals, now)
+            changes = []
+            for area in area_mastery(
+                self.catalog(session), state.cards, state.beliefs, now=now, exam_at=horizons
+            ):
+                before = sitting.mastery_before.get(area.area_code)
+                if area.test_code not in state.goals or before is None:
+                    continue
+                if isinstance(before, dict):
+                    change = AreaChange(
+                        area.area_code, area.area_name, before["later"], area.mastery_at_exam
+                    )
+                else:  # a sitting begun before snapshots kept the later figure
+                    change = AreaChange(area.area_code, area.area_name, before, area.mastery_now)
+                if abs(change.change) >= 0.005:
+                    changes.append(change)
             changes.sort(key=lambda change: -abs(change.change))
             return SessionSummary(
                 started_at=sitting.started_at,

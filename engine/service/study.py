@@ -40,6 +40,7 @@ from engine.service.base import (
     recent_mcq_times,
     scheduler_for,
     store_curves,
+    summary_horizons,
     typical_response_ms,
     zone_named,
 )
@@ -548,13 +549,20 @@ class StudyUseCases(ServiceBase):
             sitting = self._current_sitting(session, user_id, now)
             if sitting is None and state.goals:
                 mastery = area_mastery(
-                    catalog, state.cards, state.beliefs, now=now, exam_at=state.goals
+                    catalog,
+                    state.cards,
+                    state.beliefs,
+                    now=now,
+                    exam_at=summary_horizons(state.goals, now),
                 )
                 new_sitting = StudySession(
                     user_id=user_id,
                     started_at=now,
                     last_activity_at=now,
-                    mastery_before={a.area_code: a.mastery_now for a in mastery},
+                    mastery_before={
+                        a.area_code: {"now": a.mastery_now, "later": a.mastery_at_exam}
+                        for a in mastery
+                    },
                 )
             focus_name = f"{focus_area} {areas[focus_area].name}" if focus_area else None
             if focus_assignment is not None:

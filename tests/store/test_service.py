@@ -449,3 +449,25 @@ def test_a_new_learners_pace_is_their_own_not_spread_over_two_weeks(
     assert report.items_per_day == 6.0
     later = study.progress(user, now=NOW + timedelta(days=2))
     assert later.items_per_day == 2.0  # six items over the three days since they began
+
+
+def test_the_session_summary_judges_each_area_at_the_exam_not_minutes_after_study(
+    study: StudyService,
+) -> None:
+    """Right after a sitting, recall of everything just seen is near 1 whether it was answered
+    right or wrong; the summary reports what is expected to remain on exam day."""
+    user = _student(study)
+    moment = NOW
+    for step in range(8):
+        served = study.study_screen(user, now=moment, rng=np.random.default_rng(step)).served
+        assert served is not None
+        wrong = _answer_for(study, served.kind, served.item_id, right=False)
+        study.answer(user, served.token, wrong, now=moment + timedelta(seconds=20))
+        moment += timedelta(seconds=30)
+    summary = study.session_summary(user, now=moment)
+    assert summary.items == 8 and summary.correct == 0
+    at_exam = {area.area_code: area for area in study.area_mastery(user, now=moment)}
+    assert summary.changes, "eight looks at new items move some area"
+    for change in summary.changes:
+        assert change.after == pytest.approx(at_exam[change.area_code].mastery_at_exam)
+        assert change.after < at_exam[change.area_code].mastery_now
