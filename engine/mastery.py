@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 
 import numpy as np
@@ -199,8 +199,9 @@ class MasteryLevel(IntEnum):
 
 @dataclass(frozen=True)
 class LevelRules:
-    """Thresholds for the levels. Mastered needs delayed evidence, not a streak in one sitting:
-    a share of the area's items answered correctly after a gap of ``delayed_days`` or more."""
+    """Thresholds for the levels, applied to mastery ``settle_days`` on (see below). Mastered
+    needs delayed evidence, not a streak in one sitting: a share of the area's items answered
+    correctly after a gap of ``delayed_days`` or more."""
 
     familiar_mastery: float = 0.60
     familiar_coverage: float = 0.30
@@ -210,6 +211,12 @@ class LevelRules:
     mastered_coverage: float = 0.80
     mastered_delayed_share: float = 0.50
     delayed_days: float = 7.0
+    # Levels judge mastery this long after the moment asked about, with no more study: what
+    # the learner will still know next week. Minutes after a sitting every item just seen is
+    # recalled, right or wrong, and a level read from that would call an area Proficient on
+    # the strength of one sitting. (A day is not enough: FSRS expects most of a failed first
+    # look to be recalled the next day.)
+    settle_days: float = 7.0
 
     def level(
         self, *, attempted: int, mastery: float, coverage: float, delayed_share: float
@@ -275,11 +282,14 @@ def area_mastery(
     )
     p_now = recall_probability(catalog, cards, beliefs, now, known)
     p_exam = recall_probability(catalog, cards, beliefs, exam_us_by_test[catalog.test_of], known)
+    settled_at = now + timedelta(days=rules.settle_days)
+    p_settled = recall_probability(catalog, cards, beliefs, settled_at, known)
     area_count = len(catalog.area_codes)
     bank = catalog.in_bank if items is None else items
     per_area = np.bincount(catalog.area_of[bank], minlength=area_count)
     sums_now = np.bincount(catalog.area_of, weights=p_now * bank, minlength=area_count)
     sums_exam = np.bincount(catalog.area_of, weights=p_exam * bank, minlength=area_count)
+    sums_settled = np.bincount(catalog.area_of, weights=p_settled * bank, minlength=area_count)
     seen = np.bincount(catalog.area_of, weights=cards.seen & bank, minlength=area_count)
     delayed = np.bincount(
         catalog.area_of,
@@ -306,7 +316,7 @@ def area_mastery(
                 exam_at=exam_at.get(test_code),
                 level=rules.level(
                     attempted=int(seen[position]),
-                    mastery=mastery_now,
+                    mastery=float(sums_settled[position] / count),
                     coverage=float(seen[position] / count),
                     delayed_share=float(delayed[position] / count),
                 ),
@@ -360,8 +370,10 @@ def mastery_from_totals(totals: AreaTotals, prior: PriorSettings = PriorSettings
 
 
 def levels_from_totals(
-    mastery_now: np.ndarray, totals: AreaTotals, rules: LevelRules = LevelRules()
+    mastery_settled: np.ndarray, totals: AreaTotals, rules: LevelRules = LevelRules()
 ) -> list[MasteryLevel]:
+    """Levels for every row of ``totals``, from mastery ``rules.settle_days`` on (as
+    :func:`area_mastery` judges them)."""
     items = np.maximum(totals.items, 1)
     return [
         rules.level(
@@ -371,6 +383,6 @@ def levels_from_totals(
             delayed_share=float(delayed / count),
         )
         for mastery, seen, count, delayed in zip(
-            mastery_now, totals.seen, items, totals.delayed, strict=True
+            mastery_settled, totals.seen, items, totals.delayed, strict=True
         )
     ]

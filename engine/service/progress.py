@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -228,10 +228,19 @@ class ProgressUseCases(ServiceBase):
     def _goal_mastery(
         self, session: Session, state: LearnerState, now: datetime
     ) -> list[AreaMastery]:
+        """Mastery of the goal tests' areas, now and at each exam; a test without an exam date
+        (or with one past) is judged ``FORECAST_NO_EXAM_DAYS`` on, as the forecast runs, and
+        keeps ``exam_at`` None."""
+        horizons = {
+            code: exam
+            if exam is not None and exam > now
+            else now + timedelta(days=FORECAST_NO_EXAM_DAYS)
+            for code, exam in state.goals.items()
+        }
         return [
-            area
+            replace(area, exam_at=state.goals[area.test_code])
             for area in area_mastery(
-                self.catalog(session), state.cards, state.beliefs, now=now, exam_at=state.goals
+                self.catalog(session), state.cards, state.beliefs, now=now, exam_at=horizons
             )
             if area.test_code in state.goals
         ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -530,20 +530,19 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         )
         mastery = mastery_from_totals(totals)
         shape = (len(user_ids), len(area_codes))
-        if at_exam:
-            current = self._area_sums(session, user_ids, now, at_exam=False, item_ids=item_ids)
-            now_totals = AreaTotals(
-                totals.items_by_difficulty,
-                totals.seen_by_difficulty,
-                np.array([current.recall.get(key, 0.0) for key in keys]),
-                totals.known,
-                totals.attempts,
-                totals.delayed,
-            )
-            level_basis = mastery_from_totals(now_totals)
-        else:
-            level_basis = mastery
-        flat_levels = levels_from_totals(level_basis, totals, LevelRules())
+        # Levels judge mastery a week on (LevelRules.settle_days), as the learner's own view does.
+        rules = LevelRules()
+        settled = self._area_sums(
+            session,
+            user_ids,
+            now + timedelta(days=rules.settle_days),
+            at_exam=False,
+            item_ids=item_ids,
+        )
+        level_basis = mastery_from_totals(
+            replace(totals, recall_sum=np.array([settled.recall.get(key, 0.0) for key in keys]))
+        )
+        flat_levels = levels_from_totals(level_basis, totals, rules)
         levels = [
             flat_levels[row * len(area_codes) : (row + 1) * len(area_codes)]
             for row in range(len(user_ids))

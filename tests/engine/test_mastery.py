@@ -9,6 +9,7 @@ from engine.blueprint import Blueprint
 from engine.catalog import CardTable
 from engine.mastery import (
     AreaEvidence,
+    AreaMastery,
     Beliefs,
     LevelRules,
     MasteryLevel,
@@ -142,3 +143,25 @@ def test_mastered_needs_correct_answers_after_a_week(blueprint: Blueprint) -> No
         levels[name] = next(a for a in found if a.area_code == "A6.D").level
     assert levels["crammed"] is not MasteryLevel.MASTERED
     assert levels["spaced"] is MasteryLevel.MASTERED
+
+
+def test_one_sitting_of_wrong_answers_is_not_proficient(blueprint: Blueprint) -> None:
+    """Minutes after a sitting every item just seen is recalled, right or wrong: mastery now
+    says so, but levels judge what outlasts the night (LevelRules.settle_days)."""
+    catalog = synthetic_catalog(blueprint, per_area=4, flashcards=0)
+    area_index = catalog.area_codes.index("A6.B")
+    members = [int(i) for i in np.flatnonzero(catalog.area_of == area_index)]
+    failed = CardTable(len(catalog))
+    known = CardTable(len(catalog))
+    for offset, index in enumerate(members):
+        moment = NOW - timedelta(minutes=10 - offset)
+        study(failed, index, [(moment, Rating.Again)])
+        study(known, index, [(moment, Rating.Easy)])
+
+    def area(cards: CardTable) -> AreaMastery:
+        found = area_mastery(catalog, cards, Beliefs(), now=NOW, exam_at={"A6": None})
+        return next(a for a in found if a.area_code == "A6.B")
+
+    assert area(failed).mastery_now >= LevelRules().proficient_mastery  # the fresh illusion
+    assert area(failed).level in (MasteryLevel.ATTEMPTED, MasteryLevel.FAMILIAR)
+    assert area(known).level is MasteryLevel.PROFICIENT

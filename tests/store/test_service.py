@@ -471,3 +471,21 @@ def test_the_session_summary_judges_each_area_at_the_exam_not_minutes_after_stud
     for change in summary.changes:
         assert change.after == pytest.approx(at_exam[change.area_code].mastery_at_exam)
         assert change.after < at_exam[change.area_code].mastery_now
+
+
+def test_without_an_exam_date_the_later_column_is_thirty_days_on(study: StudyService) -> None:
+    """The progress page labels the second column "In 30 days" for a test without an exam
+    date; it must hold mastery thirty days on, not mastery now again."""
+    user = _student(study, goals={"A6": None})
+    for step in range(4):
+        moment = NOW + timedelta(minutes=step)
+        served = study.next_item(user, now=moment, rng=np.random.default_rng(step))
+        assert served is not None
+        study.answer(
+            user, served.token, _answer_for(study, served.kind, served.item_id), now=moment
+        )
+    report = study.progress(user, now=NOW + timedelta(minutes=5))
+    studied = [area for area in report.areas if area.seen]
+    assert studied and all(area.mastery_at_exam < area.mastery_now for area in studied)
+    assert all(area.exam_at is None for area in report.areas)
+    assert [estimate.exam_at for estimate in report.readiness] == [None]
