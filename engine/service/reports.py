@@ -154,6 +154,7 @@ class _Totals:
 
     seen: dict[tuple[int, str], np.ndarray]
     recall: dict[tuple[int, str], float]
+    recall_settled: dict[tuple[int, str], float]  # a week on from now: what levels judge
     delayed: dict[tuple[int, str], float]
     known: dict[tuple[int, str], float]
     attempts: dict[tuple[int, str], float]
@@ -530,17 +531,14 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         )
         mastery = mastery_from_totals(totals)
         shape = (len(user_ids), len(area_codes))
-        # Levels judge mastery a week on (LevelRules.settle_days), as the learner's own view does.
+        # Levels judge mastery a week on (LevelRules.settle_days), as the learner's own view
+        # does; the same grouped query summed recall then.
         rules = LevelRules()
-        settled = self._area_sums(
-            session,
-            user_ids,
-            now + timedelta(days=rules.settle_days),
-            at_exam=False,
-            item_ids=item_ids,
-        )
         level_basis = mastery_from_totals(
-            replace(totals, recall_sum=np.array([settled.recall.get(key, 0.0) for key in keys]))
+            replace(
+                totals,
+                recall_sum=np.array([subset.recall_settled.get(key, 0.0) for key in keys]),
+            )
         )
         flat_levels = levels_from_totals(level_basis, totals, rules)
         levels = [
@@ -610,12 +608,26 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                 users, moments = batches[-1]
             users.append(user)
             moments.extend(own)
-        totals = _Totals({}, {}, {}, {}, {})
+        totals = _Totals({}, {}, {}, {}, {}, {})
         for users, moments in batches:
             batch = self._area_sums_query(session, users, now, moments, chosen)
             for whole, part in zip(
-                (totals.seen, totals.recall, totals.delayed, totals.known, totals.attempts),
-                (batch.seen, batch.recall, batch.delayed, batch.known, batch.attempts),
+                (
+                    totals.seen,
+                    totals.recall,
+                    totals.recall_settled,
+                    totals.delayed,
+                    totals.known,
+                    totals.attempts,
+                ),
+                (
+                    batch.seen,
+                    batch.recall,
+                    batch.recall_settled,
+                    batch.delayed,
+                    batch.known,
+                    batch.attempts,
+                ),
                 strict=True,
             ):
                 whole.update(part)  # type: ignore[attr-defined]
@@ -666,11 +678,17 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             )
 
         scale, decay = curve("scale"), curve("decay")
-        # Fractional days since the last review, as the engine's calibrated recall counts them.
-        elapsed = cast(moment - last_us, Float) / literal(float(DAY_US), Float)
-        days = case((elapsed < 0, 0.0), else_=elapsed)
         factor = func.power(0.9, -1.0 / decay) - 1.0
-        recall = func.power(1.0 + factor * days / (col(CardState.stability) * scale), -decay)
+
+        def recall_at(at_us: Any) -> Any:
+            # Fractional days since the last review, as the engine's calibrated recall counts.
+            elapsed = cast(at_us - last_us, Float) / literal(float(DAY_US), Float)
+            days = case((elapsed < 0, 0.0), else_=elapsed)
+            return func.power(1.0 + factor * days / (col(CardState.stability) * scale), -decay)
+
+        settled_at = now + timedelta(days=LevelRules().settle_days)
+        recall = recall_at(moment)
+        recall_settled = recall_at(literal(to_epoch_us(settled_at), BigInteger))
         first = case((col(CardState.first_correct), 1.0), else_=0.0)
         known = case(
             (
@@ -688,6 +706,7 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                 func.sum(case((difficulty == 2, 1), else_=0)),
                 func.sum(case((difficulty >= 3, 1), else_=0)),
                 func.sum(recall),
+                func.sum(recall_settled),
                 func.sum(case((col(CardState.proven_interval_days) >= 7.0, 1), else_=0)),
                 func.sum(known),
                 func.count(),
@@ -712,11 +731,13 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             query = query.where(col(Item.id).in_(item_ids))
         if user_ids is not None:
             query = query.where(col(CardState.user_id).in_(user_ids))
-        totals = _Totals({}, {}, {}, {}, {})
-        for user, area, d1, d2, d3, recall_sum, delayed, known_sum, count in session.execute(query):
+        totals = _Totals({}, {}, {}, {}, {}, {})
+        for row in session.execute(query):
+            user, area, d1, d2, d3, recall_sum, settled_sum, delayed, known_sum, count = row
             key = (int(user), str(area))
             totals.seen[key] = np.array([d1, d2, d3], dtype=float)
             totals.recall[key] = float(recall_sum or 0.0)
+            totals.recall_settled[key] = float(settled_sum or 0.0)
             totals.delayed[key] = float(delayed or 0)
             totals.known[key] = float(known_sum or 0.0)
             totals.attempts[key] = float(count)
