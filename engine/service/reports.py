@@ -677,48 +677,33 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                 else_=column(MemoryGroup.FAILED_RESTUDIED),
             )
 
-        scale, decay = curve("scale"), curve("decay")
-        factor = func.power(0.9, -1.0 / decay) - 1.0
-
-        def recall_at(at_us: Any) -> Any:
-            # Fractional days since the last review, as the engine's calibrated recall counts.
-            elapsed = cast(at_us - last_us, Float) / literal(float(DAY_US), Float)
-            days = case((elapsed < 0, 0.0), else_=elapsed)
-            return func.power(1.0 + factor * days / (col(CardState.stability) * scale), -decay)
-
-        settled_at = now + timedelta(days=LevelRules().settle_days)
-        recall = recall_at(moment)
-        recall_settled = recall_at(literal(to_epoch_us(settled_at), BigInteger))
         first = case((col(CardState.first_correct), 1.0), else_=0.0)
-        known = case(
-            (
-                col(Item.kind) == ItemKind.MCQ.value,
-                (first - MCQ_GUESS) / (1 - MCQ_GUESS),
-            ),
-            else_=first,
-        )
-        difficulty = col(Item.difficulty)
-        query = (
+        # One row per card with its curve picked: a derived table behind OFFSET 0, so that
+        # PostgreSQL works each card's group, curve and timestamps out once, rather than once
+        # for every place the sums below use them.
+        per_card = (
             select(
-                col(CardState.user_id),
-                col(Item.area_code),
-                func.sum(case((difficulty <= 1, 1), else_=0)),
-                func.sum(case((difficulty == 2, 1), else_=0)),
-                func.sum(case((difficulty >= 3, 1), else_=0)),
-                func.sum(recall),
-                func.sum(recall_settled),
-                func.sum(case((col(CardState.proven_interval_days) >= 7.0, 1), else_=0)),
-                func.sum(known),
-                func.count(),
+                col(CardState.user_id).label("user_id"),
+                col(Item.area_code).label("area_code"),
+                col(Item.difficulty).label("difficulty"),
+                col(CardState.stability).label("stability"),
+                col(CardState.proven_interval_days).label("proven_days"),
+                last_us.label("last_us"),
+                moment.label("at_us"),
+                curve("scale").label("scale"),
+                curve("decay").label("decay"),
+                case(
+                    (col(Item.kind) == ItemKind.MCQ.value, (first - MCQ_GUESS) / (1 - MCQ_GUESS)),
+                    else_=first,
+                ).label("known"),
             )
             .select_from(CardState)
             .join(Item, col(Item.id) == col(CardState.item_id))
             .outerjoin(LearnerParameters, col(LearnerParameters.user_id) == col(CardState.user_id))
             .where(col(Item.retired) == False)  # noqa: E712
-            .group_by(col(CardState.user_id), col(Item.area_code))
         )
         if exam_table is not None:
-            query = query.outerjoin(
+            per_card = per_card.outerjoin(
                 exam_table,
                 and_(
                     exam_table.c.user_id == col(CardState.user_id),
@@ -726,11 +711,38 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                 ),
             )
         if item_ids is None:
-            query = query.where(col(Item.origin) == "bank")
+            per_card = per_card.where(col(Item.origin) == "bank")
         else:
-            query = query.where(col(Item.id).in_(item_ids))
+            per_card = per_card.where(col(Item.id).in_(item_ids))
         if user_ids is not None:
-            query = query.where(col(CardState.user_id).in_(user_ids))
+            per_card = per_card.where(col(CardState.user_id).in_(user_ids))
+        card = per_card.offset(0).subquery("card")
+        factor = func.power(0.9, -1.0 / card.c.decay) - 1.0
+
+        def recall_at(at_us: Any) -> Any:
+            # Fractional days since the last review, as the engine's calibrated recall counts.
+            elapsed = cast(at_us - card.c.last_us, Float) / literal(float(DAY_US), Float)
+            days = case((elapsed < 0, 0.0), else_=elapsed)
+            return func.power(
+                1.0 + factor * days / (card.c.stability * card.c.scale), -card.c.decay
+            )
+
+        settled_at = literal(
+            to_epoch_us(now + timedelta(days=LevelRules().settle_days)), BigInteger
+        )
+        difficulty = card.c.difficulty
+        query = select(
+            card.c.user_id,
+            card.c.area_code,
+            func.sum(case((difficulty <= 1, 1), else_=0)),
+            func.sum(case((difficulty == 2, 1), else_=0)),
+            func.sum(case((difficulty >= 3, 1), else_=0)),
+            func.sum(recall_at(card.c.at_us)),
+            func.sum(recall_at(settled_at)),
+            func.sum(case((card.c.proven_days >= 7.0, 1), else_=0)),
+            func.sum(card.c.known),
+            func.count(),
+        ).group_by(card.c.user_id, card.c.area_code)
         totals = _Totals({}, {}, {}, {}, {}, {})
         for row in session.execute(query):
             user, area, d1, d2, d3, recall_sum, settled_sum, delayed, known_sum, count = row
