@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,11 @@ def localdate(moment: datetime) -> str:
     return moment.astimezone(zone).strftime("%a %b %-d, %Y")
 
 
+def day(value: date) -> str:
+    """A calendar date as people read it: "Tue Dec 1"."""
+    return value.strftime("%a %b %-d")
+
+
 def figure_text(svg: str) -> dict[str, str]:
     """The ``<title>`` and ``<desc>`` of a figure, for captions and screen readers."""
     title = _TITLE.search(svg)
@@ -68,5 +73,5 @@ def figure_text(svg: str) -> dict[str, str]:
 
 
 def register(app: Flask) -> None:
-    for function in (interval, when, percent, localdate, figure_text):
+    for function in (interval, when, percent, localdate, day, figure_text):
         app.add_template_filter(function)

@@ -83,6 +83,8 @@ def test_instructor_workflow(app: Flask, client: FlaskClient) -> None:
         },
     )
     assert created.status_code == 302, created.get_data(as_text=True)
+    listed = teacher.get(f"/classes/{class_id}/assignments").get_data(as_text=True)
+    assert "Sun Mar 1 to Tue Mar 10" in listed  # dates as people read them, not ISO
     backwards = teacher.post(
         f"/classes/{class_id}/assignments",
         data={
@@ -110,6 +112,7 @@ def test_instructor_workflow(app: Flask, client: FlaskClient) -> None:
 
     board = teacher.get(f"/classes/{class_id}").get_data(as_text=True)
     assert "Sam" in board and 'class="cell band-' in board
+    assert "<p>1 student · tests A6" in board
     assert teacher.get(f"/classes/{class_id}?at=exam").status_code == 200
     assert teacher.get(f"/classes/{class_id}?sort=risk").status_code == 200
     heatmap = teacher.get(f"/classes/{class_id}/export/heatmap.csv")
