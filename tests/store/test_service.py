@@ -41,6 +41,25 @@ def _answer_for(
     return Answer(choice=choice, response_ms=11_000)
 
 
+def _study_right(
+    study: StudyService, user: int, count: int, *, every: timedelta, answer_after: timedelta
+) -> datetime:
+    """Serve and answer ``count`` items correctly from NOW, one every ``every``; returns when
+    the next would be served."""
+    moment = NOW
+    for step in range(count):
+        served = study.next_item(user, now=moment, rng=np.random.default_rng(step))
+        assert served is not None
+        study.answer(
+            user,
+            served.token,
+            _answer_for(study, served.kind, served.item_id),
+            now=moment + answer_after,
+        )
+        moment += every
+    return moment
+
+
 def _count(engine: Engine, model: type) -> int:
     with Session(engine) as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
@@ -314,18 +333,9 @@ def test_replaying_reviews_rebuilds_every_stored_card_state(study: StudyService)
 def test_mastery_and_readiness_move_with_study(study: StudyService) -> None:
     user = _student(study)
     before = study.readiness(user, now=NOW)
-    rng = np.random.default_rng(3)
-    moment = NOW
-    for _ in range(30):
-        served = study.next_item(user, now=moment, rng=rng)
-        assert served is not None
-        study.answer(
-            user,
-            served.token,
-            _answer_for(study, served.kind, served.item_id),
-            now=moment + timedelta(seconds=15),
-        )
-        moment += timedelta(seconds=30)
+    moment = _study_right(
+        study, user, 30, every=timedelta(seconds=30), answer_after=timedelta(seconds=15)
+    )
     after = study.readiness(user, now=moment)
     assert [r.test_code for r in after] == ["A6"]
     assert after[0].predicted_score > before[0].predicted_score
@@ -435,16 +445,7 @@ def test_a_new_learners_pace_is_their_own_not_spread_over_two_weeks(
     study: StudyService,
 ) -> None:
     user = _student(study)
-    for minute in range(6):
-        moment = NOW + timedelta(minutes=minute)
-        served = study.next_item(user, now=moment, rng=np.random.default_rng(minute))
-        assert served is not None
-        study.answer(
-            user,
-            served.token,
-            _answer_for(study, served.kind, served.item_id),
-            now=moment + timedelta(seconds=20),
-        )
+    _study_right(study, user, 6, every=timedelta(minutes=1), answer_after=timedelta(seconds=20))
     report = study.progress(user, now=NOW + timedelta(minutes=10))
     assert report.items_per_day == 6.0
     later = study.progress(user, now=NOW + timedelta(days=2))
@@ -477,13 +478,7 @@ def test_without_an_exam_date_the_later_column_is_thirty_days_on(study: StudySer
     """The progress page labels the second column "In 30 days" for a test without an exam
     date; it must hold mastery thirty days on, not mastery now again."""
     user = _student(study, goals={"A6": None})
-    for step in range(4):
-        moment = NOW + timedelta(minutes=step)
-        served = study.next_item(user, now=moment, rng=np.random.default_rng(step))
-        assert served is not None
-        study.answer(
-            user, served.token, _answer_for(study, served.kind, served.item_id), now=moment
-        )
+    _study_right(study, user, 4, every=timedelta(minutes=1), answer_after=timedelta(0))
     report = study.progress(user, now=NOW + timedelta(minutes=5))
     studied = [area for area in report.areas if area.seen]
     assert studied and all(area.mastery_at_exam < area.mastery_now for area in studied)
