@@ -166,6 +166,7 @@ def test_roster_import_pages(app: Flask) -> None:
 
 def test_deck_pages(app: Flask) -> None:
     teacher = _teacher(app)
+    assert "You have not built a deck yet" in teacher.get("/decks").get_data(as_text=True)
     token = csrf_token(teacher, "/decks")
     picked = teacher.post(
         "/decks",
@@ -179,7 +180,9 @@ def test_deck_pages(app: Flask) -> None:
         },
     )
     assert picked.status_code == 302, picked.get_data(as_text=True)
-    assert "Lighting + one" in teacher.get("/decks").get_data(as_text=True)
+    decks_page = teacher.get("/decks").get_data(as_text=True)
+    # The instructor's own decks come first; the built-in ones wait folded away.
+    assert decks_page.index("Lighting + one") < decks_page.index("<summary>Built-in decks")
     deck = b"test: A6\narea: A6.D\nitems:\n  - id: A6-D-F900\n    kind: flashcard\n"
     deck += b"    difficulty: 9\n    front: Q?\n    back: A.\n"
     upload = teacher.post(
