@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-__all__ = ["connect", "is_sqlite", "normalise_url", "transaction"]
+__all__ = ["WriteInReadTransactionError", "connect", "is_sqlite", "normalise_url", "transaction"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _WRITE = "pitstop_write"
@@ -57,8 +57,11 @@ def connect(url: str, *, pool_size: int = 5) -> Engine:
             poolclass=NullPool if database in ("", ":memory:") else None,
         )
         _configure_sqlite(engine)
+        _guard_reads(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    _guard_reads(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -86,12 +89,40 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+_READ_ONLY = "pitstop_read_only"
+_READ_STATEMENTS = ("SELECT", "WITH", "BEGIN")
+
+
+class WriteInReadTransactionError(RuntimeError):
+    """A statement that writes was sent inside ``transaction(engine)`` without ``write=True``."""
+
+
+def _guard_reads(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def refuse_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if connection.get_execution_options().get(_READ_ONLY) and not statement.lstrip()[
+            :6
+        ].upper().startswith(_READ_STATEMENTS):
+            raise WriteInReadTransactionError(
+                f"a read transaction may not write; use transaction(engine, write=True): "
+                f"{statement[:60]}"
+            )
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """One unit of work: a session whose transaction commits on success and rolls back on
-    any exception. ``write=True`` takes SQLite's write lock up front."""
+    any exception. ``write=True`` takes SQLite's write lock up front.
+
+    Without ``write`` the transaction only reads (a statement that writes raises
+    :class:`WriteInReadTransactionError`). On PostgreSQL it then runs in autocommit: at READ
+    COMMITTED every statement takes its own snapshot either way, and BEGIN and COMMIT would be
+    two round trips of nothing. On SQLite it stays one transaction, one snapshot."""
+    options: dict[str, Any] = {_WRITE: write, _READ_ONLY: not write}
+    if not write and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
     with Session(engine, expire_on_commit=False) as session:
-        session.connection(execution_options={_WRITE: write})
+        session.connection(execution_options=options)
         try:
             yield session
             session.commit()

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlalchemy import Engine, func, select, update
+from sqlmodel import Session, col
 
 from engine.activity import MAX_ANSWER_SECONDS, study_days
 from engine.answering import Answer
@@ -18,7 +18,8 @@ from engine.content import Bank, BankItem
 from engine.errors import ContentError, InvalidInputError, NotFoundError, StaleAttemptError
 from engine.scheduling import ItemKind, Rating
 from engine.service import StudyService
-from engine.store.models import CardState, Item, Review
+from engine.store.db import WriteInReadTransactionError, transaction
+from engine.store.models import CardState, Item, Review, User
 from tests.conftest import NOW
 
 
@@ -484,3 +485,24 @@ def test_without_an_exam_date_the_later_column_is_thirty_days_on(study: StudySer
     assert studied and all(area.mastery_at_exam < area.mastery_now for area in studied)
     assert all(area.exam_at is None for area in report.areas)
     assert [estimate.exam_at for estimate in report.readiness] == [None]
+
+
+def test_read_transactions_refuse_writes_and_skip_begin_on_postgresql(
+    study: StudyService,
+) -> None:
+    """transaction(engine) only reads: a write there raises (on PostgreSQL it would otherwise
+    commit on its own, since reads run in autocommit to save BEGIN and COMMIT round trips)."""
+    user = _student(study)
+    with pytest.raises(WriteInReadTransactionError), transaction(study.engine) as session:
+        session.execute(update(User).where(col(User.id) == user).values(display_name="Changed"))
+    with transaction(study.engine) as session:
+        assert session.get(User, user).display_name == "Sam"  # type: ignore[union-attr]
+        driver = session.connection().connection.driver_connection
+        if study.engine.dialect.name == "postgresql":
+            assert driver.autocommit  # type: ignore[union-attr]
+    with transaction(study.engine, write=True) as session:
+        session.execute(update(User).where(col(User.id) == user).values(display_name="Sam O."))
+        if study.engine.dialect.name == "postgresql":
+            assert not session.connection().connection.driver_connection.autocommit  # type: ignore[union-attr]
+    with transaction(study.engine) as session:
+        assert session.get(User, user).display_name == "Sam O."  # type: ignore[union-attr]
