@@ -203,6 +203,9 @@ class ServiceBase:
 
 
 SUMMARY_HORIZON = timedelta(days=7)
+# A goal test without an exam date (or with one past) is judged this far on, "at the exam",
+# wherever mastery at the exam is shown: the learner's progress page and the class reports.
+NO_EXAM_DAYS = 30
 
 
 def summary_horizons(

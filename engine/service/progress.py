@@ -13,7 +13,13 @@ from engine.activity import StudyDay, calendar_weeks, items_per_day, streak, stu
 from engine.forecast import ForecastPoint, forecast
 from engine.mastery import AreaMastery, area_mastery
 from engine.readiness import Readiness, readiness
-from engine.service.base import LearnerState, ServiceBase, summary_horizons, zone_named
+from engine.service.base import (
+    NO_EXAM_DAYS,
+    LearnerState,
+    ServiceBase,
+    summary_horizons,
+    zone_named,
+)
 from engine.store.db import transaction
 from engine.store.models import Review, StudySession
 
@@ -22,7 +28,7 @@ __all__ = ["AreaChange", "HomeOverview", "ProgressReport", "ProgressUseCases", "
 CALENDAR_WEEKS = 12
 PACE_DAYS = 14
 FORECAST_MAX_DAYS = 120
-FORECAST_NO_EXAM_DAYS = 30
+FORECAST_NO_EXAM_DAYS = NO_EXAM_DAYS
 STREAK_LOOKBACK_DAYS = 120
 
 

@@ -43,6 +43,7 @@ from engine.readiness import pass_probability
 from engine.scheduling import DAY_US, FRESH_DAYS, ItemKind, MemoryGroup, to_epoch_us
 from engine.service.base import (
     EXAM_HOUR,
+    NO_EXAM_DAYS,
     curve_columns,
     epoch_us_column,
     get_user,
@@ -594,8 +595,11 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         at_exam: bool,
         chosen: list[str] | None,
     ) -> _Totals:
+        # Without an exam (none set, or past) "at the exam" is NO_EXAM_DAYS on, as the
+        # learner's own progress page has it.
+        no_exam = now + timedelta(days=NO_EXAM_DAYS) if at_exam else now
         if not (at_exam and user_ids):
-            return self._area_sums_query(session, user_ids, now, [], chosen)
+            return self._area_sums_query(session, user_ids, now, [], chosen, no_exam)
         exams_of: dict[int, list[tuple[int, str, int]]] = {}
         for exam in self._exam_moments(session, user_ids, now):
             exams_of.setdefault(exam[0], []).append(exam)
@@ -610,7 +614,7 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             moments.extend(own)
         totals = _Totals({}, {}, {}, {}, {}, {})
         for users, moments in batches:
-            batch = self._area_sums_query(session, users, now, moments, chosen)
+            batch = self._area_sums_query(session, users, now, moments, chosen, no_exam)
             for whole, part in zip(
                 (
                     totals.seen,
@@ -640,10 +644,13 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
         now: datetime,
         exams: list[tuple[int, str, int]],
         item_ids: list[str] | None,
+        no_exam: datetime,
     ) -> _Totals:
+        """Sums at each card's exam moment (``exams``; ``no_exam`` for cards without one) and
+        a week on from ``now``."""
         dialect = session.get_bind().dialect.name
         last_us = epoch_us_column(col(CardState.last_review), dialect)
-        moment: Any = literal(to_epoch_us(now), BigInteger)
+        moment: Any = literal(to_epoch_us(no_exam), BigInteger)
         exam_table = None
         if exams:
             # A small table of exam moments, as a CTE both databases accept.
