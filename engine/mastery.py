@@ -281,7 +281,11 @@ def area_mastery(
         np.int64,
     )
     p_now = recall_probability(catalog, cards, beliefs, now, known)
-    p_exam = recall_probability(catalog, cards, beliefs, exam_us_by_test[catalog.test_of], known)
+    p_exam = (
+        p_now  # no exam ahead (the forecast asks this for every day it draws)
+        if (exam_us_by_test == now_us).all()
+        else recall_probability(catalog, cards, beliefs, exam_us_by_test[catalog.test_of], known)
+    )
     settled_at = now + timedelta(days=rules.settle_days)
     p_settled = recall_probability(catalog, cards, beliefs, settled_at, known)
     area_count = len(catalog.area_codes)
