@@ -208,17 +208,24 @@ SUMMARY_HORIZON = timedelta(days=7)
 NO_EXAM_DAYS = 30
 
 
+def exam_horizons(
+    goals: Mapping[str, datetime | None], now: datetime, without_exam: timedelta
+) -> dict[str, datetime | None]:
+    """The moment each goal test is judged at: its exam, or ``without_exam`` on for a test
+    without one (or whose exam has passed)."""
+    return {
+        code: exam if exam is not None and exam > now else now + without_exam
+        for code, exam in goals.items()
+    }
+
+
 def summary_horizons(
     goals: Mapping[str, datetime | None], now: datetime
 ) -> dict[str, datetime | None]:
-    """When a sitting's progress is judged: each goal test's exam, or a week on for a test
-    without one (or whose exam has passed). Mastery *now*, minutes after study, flatters every
-    area the learner touched, right or wrong; what is left of it later is what the sitting
-    was worth."""
-    return {
-        code: exam if exam is not None and exam > now else now + SUMMARY_HORIZON
-        for code, exam in goals.items()
-    }
+    """When a sitting's progress is judged: each exam, or a week on. Mastery *now*, minutes
+    after study, flatters every area the learner touched, right or wrong; what is left of it
+    later is what the sitting was worth."""
+    return exam_horizons(goals, now, SUMMARY_HORIZON)
 
 
 def get_user(session: Session, user_id: int) -> User:

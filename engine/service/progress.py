@@ -17,6 +17,7 @@ from engine.service.base import (
     NO_EXAM_DAYS,
     LearnerState,
     ServiceBase,
+    exam_horizons,
     summary_horizons,
     zone_named,
 )
@@ -28,7 +29,6 @@ __all__ = ["AreaChange", "HomeOverview", "ProgressReport", "ProgressUseCases", "
 CALENDAR_WEEKS = 12
 PACE_DAYS = 14
 FORECAST_MAX_DAYS = 120
-FORECAST_NO_EXAM_DAYS = NO_EXAM_DAYS
 STREAK_LOOKBACK_DAYS = 120
 
 
@@ -158,7 +158,7 @@ class ProgressUseCases(ServiceBase):
                     for exam in state.goals.values()
                     if exam is not None and exam > now
                 ),
-                default=FORECAST_NO_EXAM_DAYS,
+                default=NO_EXAM_DAYS,
             )
             points = forecast(
                 catalog,
@@ -235,14 +235,9 @@ class ProgressUseCases(ServiceBase):
         self, session: Session, state: LearnerState, now: datetime
     ) -> list[AreaMastery]:
         """Mastery of the goal tests' areas, now and at each exam; a test without an exam date
-        (or with one past) is judged ``FORECAST_NO_EXAM_DAYS`` on, as the forecast runs, and
-        keeps ``exam_at`` None."""
-        horizons = {
-            code: exam
-            if exam is not None and exam > now
-            else now + timedelta(days=FORECAST_NO_EXAM_DAYS)
-            for code, exam in state.goals.items()
-        }
+        (or with one past) is judged ``NO_EXAM_DAYS`` on, as the forecast runs, and keeps
+        ``exam_at`` None."""
+        horizons = exam_horizons(state.goals, now, timedelta(days=NO_EXAM_DAYS))
         return [
             replace(area, exam_at=state.goals[area.test_code])
             for area in area_mastery(
