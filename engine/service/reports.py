@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -159,6 +159,17 @@ class _Totals:
     delayed: dict[tuple[int, str], float]
     known: dict[tuple[int, str], float]
     attempts: dict[tuple[int, str], float]
+
+    @classmethod
+    def empty(cls) -> _Totals:
+        return cls(*({} for _ in _TOTALS_FIELDS))
+
+    def update(self, other: _Totals) -> None:
+        for name in _TOTALS_FIELDS:
+            getattr(self, name).update(getattr(other, name))
+
+
+_TOTALS_FIELDS = tuple(field.name for field in fields(_Totals))
 
 
 @dataclass(frozen=True)
@@ -612,29 +623,10 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                 users, moments = batches[-1]
             users.append(user)
             moments.extend(own)
-        totals = _Totals({}, {}, {}, {}, {}, {})
+        totals = _Totals.empty()
         for users, moments in batches:
             batch = self._area_sums_query(session, users, now, moments, chosen, no_exam)
-            for whole, part in zip(
-                (
-                    totals.seen,
-                    totals.recall,
-                    totals.recall_settled,
-                    totals.delayed,
-                    totals.known,
-                    totals.attempts,
-                ),
-                (
-                    batch.seen,
-                    batch.recall,
-                    batch.recall_settled,
-                    batch.delayed,
-                    batch.known,
-                    batch.attempts,
-                ),
-                strict=True,
-            ):
-                whole.update(part)  # type: ignore[attr-defined]
+            totals.update(batch)
         return totals
 
     def _area_sums_query(
@@ -750,7 +742,7 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             func.sum(card.c.known),
             func.count(),
         ).group_by(card.c.user_id, card.c.area_code)
-        totals = _Totals({}, {}, {}, {}, {}, {})
+        totals = _Totals.empty()
         for row in session.execute(query):
             user, area, d1, d2, d3, recall_sum, settled_sum, delayed, known_sum, count = row
             key = (int(user), str(area))

@@ -57,9 +57,8 @@ def connect(url: str, *, pool_size: int = 5) -> Engine:
             poolclass=NullPool if database in ("", ":memory:") else None,
         )
         _configure_sqlite(engine)
-        _guard_reads(engine)
-        return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
     _guard_reads(engine)
     return engine
 
@@ -100,9 +99,10 @@ class WriteInReadTransactionError(RuntimeError):
 def _guard_reads(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def refuse_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if connection.get_execution_options().get(_READ_ONLY) and not statement.lstrip()[
-            :6
-        ].upper().startswith(_READ_STATEMENTS):
+        verb = statement.lstrip()[:6].upper()
+        if connection.get_execution_options().get(_READ_ONLY) and not verb.startswith(
+            _READ_STATEMENTS
+        ):
             raise WriteInReadTransactionError(
                 f"a read transaction may not write; use transaction(engine, write=True): "
                 f"{statement[:60]}"
