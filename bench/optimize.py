@@ -35,7 +35,6 @@ from bench.sim.policies.anki import AnkiPolicy  # noqa: E402
 from bench.sim.policies.base import Shown  # noqa: E402
 from bench.sim.runner import course_for  # noqa: E402
 from bench.sim.stats import mean_ci  # noqa: E402
-from bench.sim.student import SimulatedStudent  # noqa: E402
 from bench.sim.world import build_world  # noqa: E402
 from engine.optimize import (  # noqa: E402
     HOLDOUT_SHARE,
@@ -54,15 +53,7 @@ def review_log(model: str, learner: int, days: int, seed: int) -> list[ReviewEve
     """The reviews an Anki-style app records for one simulated learner."""
     course = course_for("S1")
     world = build_world(course, model, learner, seed)
-    memory = world.memory.copy()
-    student = SimulatedStudent(
-        memory,
-        course.is_mcq,
-        course.keys,
-        world.speed,
-        world.draws,
-        np.random.default_rng((seed, learner, 7)),
-    )
+    student = world.student(course, np.random.default_rng((seed, learner, 7)))
     policy = AnkiPolicy(course, np.random.default_rng((seed, learner, 8)), new_per_day=20)
     policy.set_scope(frozenset(course.scenario.tests))
     events: list[ReviewEvent] = []

@@ -30,7 +30,6 @@ from bench.sim.policies.pitstop import PitstopPolicy
 from bench.sim.policies.registry import POLICIES
 from bench.sim.scenarios import SCENARIOS, Scenario
 from bench.sim.stats import CalibrationSums
-from bench.sim.student import SimulatedStudent
 from bench.sim.world import LearnerWorld, build_world, stable_id
 from engine.blueprint import Blueprint
 
@@ -191,15 +190,8 @@ def simulate(
     scenario = course.scenario
     spec = POLICIES[policy_name]
     run_seed = (seed, stable_id(scenario.name), learner, stable_id(model), stable_id(policy_name))
-    memory = world.memory.copy()
-    student = SimulatedStudent(
-        memory,
-        course.is_mcq,
-        course.keys,
-        world.speed,
-        world.draws,
-        np.random.default_rng((*run_seed, 1)),
-    )
+    student = world.student(course, np.random.default_rng((*run_seed, 1)))
+    memory = student.memory
     truth = None
     if spec.needs_truth:
         horizon = np.array(

@@ -24,7 +24,7 @@ from bench.sim.memory import (
     fsrs_item_offsets,
 )
 from bench.sim.priors import PriorKnowledge, draw_priors
-from bench.sim.student import DRAWS_PER_ITEM, SPEED_SIGMA
+from bench.sim.student import DRAWS_PER_ITEM, SPEED_SIGMA, SimulatedStudent
 
 __all__ = ["MODELS", "LearnerWorld", "build_world", "stable_id"]
 
@@ -47,6 +47,12 @@ class LearnerWorld:
     prior: PriorKnowledge
     speed: float
     draws: np.ndarray
+
+    def student(self, course: Course, rng: np.random.Generator) -> SimulatedStudent:
+        """This learner, ready to answer: a fresh copy of their true memory (``.memory``)."""
+        return SimulatedStudent(
+            self.memory.copy(), course.is_mcq, course.keys, self.speed, self.draws, rng
+        )
 
 
 def build_world(
