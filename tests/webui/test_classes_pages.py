@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -129,22 +130,20 @@ def test_roster_import_pages(app: Flask) -> None:
     teacher = _teacher(app)
     class_id = _create_class(teacher)
     token = csrf_token(teacher, f"/classes/{class_id}/roster")
-    bad_csv = b"sourcedId,givenName,familyName,email,role\n"
-    bad_csv += b"s1,Ana,Diaz,,student\ns2,Ben,Ng,ben@x.edu,wizard\n"
-    bad = teacher.post(
-        f"/classes/{class_id}/roster",
-        data={"csrf_token": token, "roster": (io.BytesIO(bad_csv), "roster.csv")},
-        content_type="multipart/form-data",
-    )
+
+    def upload(rows: bytes) -> Any:
+        csv = b"sourcedId,givenName,familyName,email,role\n" + rows
+        return teacher.post(
+            f"/classes/{class_id}/roster",
+            data={"csrf_token": token, "roster": (io.BytesIO(csv), "roster.csv")},
+            content_type="multipart/form-data",
+        )
+
+    bad = upload(b"s1,Ana,Diaz,,student\ns2,Ben,Ng,ben@x.edu,wizard\n")
     page = bad.get_data(as_text=True)
     assert bad.status_code == 400 and "Nothing was imported: 2 problems" in page
     assert "line 2, email: missing email" in page and "line 3, role: unknown role" in page
-    good_csv = b"sourcedId,givenName,familyName,email,role\ns1,Ana,Diaz,ana@x.edu,student\n"
-    good = teacher.post(
-        f"/classes/{class_id}/roster",
-        data={"csrf_token": token, "roster": (io.BytesIO(good_csv), "roster.csv")},
-        content_type="multipart/form-data",
-    )
+    good = upload(b"s1,Ana,Diaz,ana@x.edu,student\n")
     page = good.get_data(as_text=True)
     assert good.status_code == 200 and "1 new account" in page
     invite = re.search(r"http://localhost(/invite/[A-Za-z0-9_-]+)", page).group(1)  # type: ignore[union-attr]
