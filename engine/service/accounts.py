@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -19,7 +19,7 @@ from engine.service.base import (
     user_info,
     zone_named,
 )
-from engine.store.db import transaction
+from engine.store.db import reading, transaction
 from engine.store.models import (
     Goal,
     Test,
@@ -128,9 +128,14 @@ class AccountUseCases(ServiceBase):
             }
 
     def find_user_by_id(self, user_id: int) -> UserInfo | None:
-        with transaction(self.engine) as session:
-            user = session.get(User, user_id)
-            return user_info(user) if user else None
+        """The account, or None. On every signed-in request: one plain statement."""
+        with reading(self.engine) as connection:
+            row = connection.execute(_USER_INFO_QUERY, {"user_id": user_id}).first()
+        if row is None:
+            return None
+        return UserInfo(
+            row.id, row.email, row.display_name, row.role, row.timezone, row.daily_goal_minutes
+        )
 
     def credentials(self, email: str) -> tuple[UserInfo, str] | None:
         """The account and its password hash, for checking a log-in (None: no such email)."""
@@ -171,3 +176,13 @@ class AccountUseCases(ServiceBase):
             user = get_user(session, user_id)
             user.daily_goal_minutes = daily_goal_minutes
             session.add(user)
+
+
+_USER_INFO_QUERY = select(
+    col(User.id),
+    col(User.email),
+    col(User.display_name),
+    col(User.role),
+    col(User.timezone),
+    col(User.daily_goal_minutes),
+).where(col(User.id) == bindparam("user_id"))

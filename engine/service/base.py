@@ -6,7 +6,7 @@ import re
 import threading
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -66,14 +66,30 @@ class UserInfo:
 
 
 @dataclass(frozen=True)
+class ItemRecord:
+    """An item as the study loop needs it. Cached per content revision: never mutate ``body``."""
+
+    id: str
+    test_code: str
+    area_code: str
+    kind: ItemKind
+    format: str | None
+    body: Mapping[str, Any]
+    retired: bool
+
+
+@dataclass(frozen=True)
 class _CatalogSnapshot:
     revision: str
     catalog: ItemCatalog
+    # Items read at this revision, filled as they are asked for (content changes bump the
+    # revision, so a snapshot's items never go stale).
+    items: dict[str, ItemRecord] = field(default_factory=dict)
 
 
 @dataclass
 class LearnerState:
-    user: User
+    user: UserInfo
     goals: dict[str, datetime | None]
     cards: CardTable
     versions: dict[str, int]
@@ -101,18 +117,50 @@ class ServiceBase:
 
     def catalog(self, session: Session | None = None) -> ItemCatalog:
         """The active items as a catalog, cached until the content revision changes."""
+        return self._snapshot(session).catalog
+
+    def item_record(self, session: Session, item_id: str) -> ItemRecord | None:
+        """An item, active or retired, from the cache of the transaction's content revision
+        (None: no such item)."""
+        snapshot = self._snapshot(session)
+        found = snapshot.items.get(item_id)
+        if found is None:
+            row = session.connection().execute(_ITEM_QUERY, {"item_id": item_id}).first()
+            if row is None:
+                return None
+            found = ItemRecord(
+                row.id,
+                row.test_code,
+                row.area_code,
+                ItemKind(row.kind),
+                row.format,
+                row.body,
+                bool(row.retired),
+            )
+            snapshot.items[item_id] = found
+        return found
+
+    def _snapshot(self, session: Session | None, revision: str | None = None) -> _CatalogSnapshot:
+        """The catalog snapshot of the content revision, checked once per transaction;
+        ``revision``: the revision when the caller has already read it."""
         if session is None:
             with transaction(self.engine) as own:
-                return self.catalog(own)
-        checked: ItemCatalog | None = session.info.get(_SESSION_CATALOG)
+                return self._snapshot(own)
+        checked: _CatalogSnapshot | None = session.info.get(_SESSION_CATALOG)
         if checked is not None:  # already checked in this transaction
             return checked
-        revision = session.get(Setting, CONTENT_REVISION)
-        current = revision.value if revision else ""
+        if revision is None:
+            revision = session.connection().execute(_REVISION_QUERY).scalar() or ""
         with self._catalog_lock:
-            if self._catalog is not None and self._catalog.revision == current:
-                session.info[_SESSION_CATALOG] = self._catalog.catalog
-                return self._catalog.catalog
+            snapshot = self._catalog
+        if snapshot is None or snapshot.revision != revision:
+            snapshot = _CatalogSnapshot(revision, self._read_catalog(session))
+            with self._catalog_lock:
+                self._catalog = snapshot
+        session.info[_SESSION_CATALOG] = snapshot
+        return snapshot
+
+    def _read_catalog(self, session: Session) -> ItemCatalog:
         tests = session.scalars(select(Test).order_by(col(Test.position), col(Test.code))).all()
         areas = session.scalars(select(Area).order_by(col(Area.position))).all()
         blueprint = Blueprint(
@@ -143,17 +191,13 @@ class ServiceBase:
             .where(col(Item.retired) == False)  # noqa: E712
             .order_by(col(Item.id))
         ).all()
-        catalog = ItemCatalog(
+        return ItemCatalog(
             [
                 ItemInfo(row[0], row[1], row[2], ItemKind(row[3]), row[4], row[5] == "bank")
                 for row in rows
             ],
             blueprint,
         )
-        with self._catalog_lock:
-            self._catalog = _CatalogSnapshot(current, catalog)
-        session.info[_SESSION_CATALOG] = catalog
-        return catalog
 
     def _active_assignments(
         self, session: Session, student_id: int, timezone: str, now: datetime
@@ -162,31 +206,42 @@ class ServiceBase:
         return []
 
     def _load_learner(self, session: Session, user_id: int, now: datetime) -> LearnerState:
-        user = get_user(session, user_id)
+        """Everything the planner knows of a learner, in four plain (Core) statements: the
+        account with its parameters and the content revision, goals, area priors, cards."""
+        connection = session.connection()
+        head = connection.execute(_LEARNER_HEAD_QUERY, {"user_id": user_id}).first()
+        if head is None:
+            raise NotFoundError(f"no user with id {user_id}")
+        user = UserInfo(
+            head.id,
+            head.email,
+            head.display_name,
+            head.role,
+            head.timezone,
+            head.daily_goal_minutes,
+        )
         zone = zone_named(user.timezone)
         goals = {
-            goal.test_code: (
-                datetime.combine(goal.exam_date, EXAM_HOUR, tzinfo=zone).astimezone(UTC)
-                if goal.exam_date
+            test_code: (
+                datetime.combine(exam_date, EXAM_HOUR, tzinfo=zone).astimezone(UTC)
+                if exam_date
                 else None
             )
-            for goal in session.scalars(select(Goal).where(col(Goal.user_id) == user_id))
+            for test_code, exam_date in connection.execute(_GOALS_QUERY, {"user_id": user_id})
         }
-        catalog = self.catalog(session)
-        # Core, not the ORM: thousands of plain rows, no entities.
-        rows = (
-            session.connection()
-            .execute(_learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id})
-            .all()
-        )
+        catalog = self._snapshot(session, head.revision or "").catalog
+        rows = connection.execute(
+            _learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id}
+        ).all()
         cards, versions = card_table(catalog, rows)
-        parameters = session.get(LearnerParameters, user_id)
-        calibration = calibration_of(parameters)
+        calibration = calibration_from(head.calibration)
         evidence = {
-            prior.area_code: AreaEvidence(prior.attempts, prior.known)
-            for prior in session.scalars(select(AreaPrior).where(col(AreaPrior.user_id) == user_id))
+            area_code: AreaEvidence(attempts, known)
+            for area_code, attempts, known in connection.execute(
+                _PRIORS_QUERY, {"user_id": user_id}
+            )
         }
-        scheduler = scheduler_for(parameters)
+        scheduler = scheduler_from(head.parameters)
         curves = calibration.curves(scheduler.parameters[20])
         scale, decay = curves[MemoryGroup.SETTLED]
         beliefs = Beliefs(
@@ -197,6 +252,40 @@ class ServiceBase:
             group_curves=curves,
         )
         return LearnerState(user, goals, cards, versions, beliefs, calibration)
+
+
+_REVISION_QUERY = select(col(Setting.value)).where(col(Setting.key) == CONTENT_REVISION)
+_ITEM_QUERY = select(
+    col(Item.id),
+    col(Item.test_code),
+    col(Item.area_code),
+    col(Item.kind),
+    col(Item.format),
+    col(Item.body),
+    col(Item.retired),
+).where(col(Item.id) == bindparam("item_id"))
+_LEARNER_HEAD_QUERY = (
+    select(
+        col(User.id),
+        col(User.email),
+        col(User.display_name),
+        col(User.role),
+        col(User.timezone),
+        col(User.daily_goal_minutes),
+        col(LearnerParameters.parameters),
+        col(LearnerParameters.calibration),
+        _REVISION_QUERY.scalar_subquery().label("revision"),
+    )
+    .select_from(User)
+    .outerjoin(LearnerParameters, col(LearnerParameters.user_id) == col(User.id))
+    .where(col(User.id) == bindparam("user_id"))
+)
+_GOALS_QUERY = select(col(Goal.test_code), col(Goal.exam_date)).where(
+    col(Goal.user_id) == bindparam("user_id")
+)
+_PRIORS_QUERY = select(
+    col(AreaPrior.area_code), col(AreaPrior.attempts), col(AreaPrior.known)
+).where(col(AreaPrior.user_id) == bindparam("user_id"))
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -260,9 +349,12 @@ def fuzz_rng(user_id: int, item_id: str) -> RngFactory:
 
 def scheduler_for(parameters: LearnerParameters | None) -> MemoryScheduler:
     """The learner's scheduler: their fitted parameters when they have them."""
-    if parameters is not None and parameters.parameters:
-        return learner_scheduler(parameters.parameters)
-    return _DEFAULT_SCHEDULER
+    return scheduler_from(parameters.parameters if parameters is not None else None)
+
+
+def scheduler_from(values: Sequence[float] | None) -> MemoryScheduler:
+    """The scheduler of a ``learner_parameters.parameters`` value (None or empty: defaults)."""
+    return learner_scheduler(values) if values else _DEFAULT_SCHEDULER
 
 
 _DEFAULT_SCHEDULER = learner_scheduler()
@@ -274,9 +366,12 @@ def recent_mcq_times(parameters: LearnerParameters | None) -> list[int]:
     Kept in the parameters row, which every answer already updates, so grading needs no
     query over the learner's whole review history.
     """
-    if parameters is None or not parameters.calibration:
-        return []
-    return [int(value) for value in parameters.calibration.get("recent_mcq_ms", [])]
+    return recent_mcq_ms(parameters.calibration if parameters is not None else None)
+
+
+def recent_mcq_ms(calibration: Mapping[str, Any] | None) -> list[int]:
+    """:func:`recent_mcq_times` of a ``learner_parameters.calibration`` value."""
+    return [int(value) for value in (calibration or {}).get("recent_mcq_ms", [])]
 
 
 def typical_response_ms(recent: Sequence[int]) -> int | None:
@@ -285,9 +380,12 @@ def typical_response_ms(recent: Sequence[int]) -> int | None:
 
 def calibration_of(parameters: LearnerParameters | None) -> StabilityCalibration:
     """The stored calibration (an older row's, or a missing one, reads as a fresh start)."""
-    if parameters is None or not parameters.calibration:
-        return StabilityCalibration()
-    return StabilityCalibration.from_json(parameters.calibration)
+    return calibration_from(parameters.calibration if parameters is not None else None)
+
+
+def calibration_from(stored: Mapping[str, Any] | None) -> StabilityCalibration:
+    """:func:`calibration_of` of a ``learner_parameters.calibration`` value."""
+    return StabilityCalibration.from_json(stored) if stored else StabilityCalibration()
 
 
 def curve_columns(parameters: LearnerParameters | None) -> dict[str, float]:
@@ -295,8 +393,14 @@ def curve_columns(parameters: LearnerParameters | None) -> dict[str, float]:
     them (exactly as :meth:`ServiceBase.learner_state` computes them), keyed by the
     ``learner_parameters`` columns that keep them for reports: ``scale_settled``,
     ``decay_settled``, ... ``None``: a fresh learner's."""
-    prior_decay = scheduler_for(parameters).parameters[20]
-    curves = calibration_of(parameters).curves(prior_decay)
+    return curve_columns_of(scheduler_for(parameters), calibration_of(parameters))
+
+
+def curve_columns_of(
+    scheduler: MemoryScheduler, calibration: StabilityCalibration
+) -> dict[str, float]:
+    """:func:`curve_columns` of a scheduler and calibration already at hand."""
+    curves = calibration.curves(scheduler.parameters[20])
     columns = {}
     for group in MemoryGroup:
         scale, decay = curves[group]

@@ -6,11 +6,11 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, case, false, func, select, update
+from sqlalchemy import CursorResult, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -24,22 +24,25 @@ from engine.scheduling import (
     ItemKind,
     MemoryGroup,
     Rating,
+    State,
     memory_group,
 )
 from engine.selector import Reason, StudyContext, select_next
 from engine.service.base import (
     OPEN_ATTEMPT_TTL,
     TYPICAL_TIME_WINDOW,
+    ItemRecord,
     LearnerState,
     ServiceBase,
-    calibration_of,
+    calibration_from,
     card_memory,
+    curve_columns_of,
     epoch_us,
     fuzz_rng,
     get_user,
-    recent_mcq_times,
+    recent_mcq_ms,
     scheduler_for,
-    store_curves,
+    scheduler_from,
     summary_horizons,
     typical_response_ms,
     zone_named,
@@ -54,6 +57,7 @@ from engine.store.models import (
     LearnerParameters,
     Review,
     StudySession,
+    UTCDateTime,
 )
 
 
@@ -166,7 +170,7 @@ class StudyUseCases(ServiceBase):
             return
         with transaction(self.engine, write=True) as session:
             if attempt is not None:
-                session.add(attempt)
+                session.connection().execute(insert(Attempt), attempt.model_dump())
             # Another request of the same learner may have started the sitting meanwhile.
             if (
                 sitting is not None
@@ -189,15 +193,14 @@ class StudyUseCases(ServiceBase):
         scope = focus_area or (f"assignment:{focus_assignment}" if focus_assignment else "")
         open_attempt = self._open_attempt(session, user_id, now, scope)
         if open_attempt is not None:
-            return self._served(session, open_attempt, None), None
+            return self._served(session, open_attempt, None, state), None
         if state is None:
             state = self._load_learner(session, user_id, now)
-        recent = session.scalars(
-            select(col(Review.item_id))
-            .where(col(Review.user_id) == user_id)
-            .order_by(col(Review.answered_at).desc(), col(Review.id).desc())
-            .limit(max(self.planner.max_same_area_run, 1))
-        ).all()
+        connection = session.connection()
+        recent = connection.execute(
+            _RECENT_ITEMS_QUERY,
+            {"user_id": user_id, "limit": max(self.planner.max_same_area_run, 1)},
+        ).scalars()
         catalog = self.catalog(session)
         zone = zone_named(state.user.timezone)
         midnight_us = epoch_us(start_of_day(now, zone))
@@ -209,7 +212,7 @@ class StudyUseCases(ServiceBase):
             now=now,
             exam_at=state.goals,
             assignments=assignments,
-            recent_item_ids=tuple(reversed(recent)),
+            recent_item_ids=tuple(reversed(list(recent))),
             new_today=int(
                 np.count_nonzero(state.cards.seen & (state.cards.introduced_us >= midnight_us))
             ),
@@ -238,7 +241,7 @@ class StudyUseCases(ServiceBase):
             predicted_correct=known + (1 - known) * guess,
             scope=scope,
         )
-        return self._served(session, attempt, selection.reason), attempt
+        return self._served(session, attempt, selection.reason, state), attempt
 
     def answer(self, user_id: int, token: str, answer: Answer, *, now: datetime) -> AnswerResult:
         """Record the answer to a served item: the review and the card state in one transaction.
@@ -273,52 +276,54 @@ class StudyUseCases(ServiceBase):
     def _answer(
         self, session: Session, user_id: int, token: str, answer: Answer, now: datetime
     ) -> AnswerResult:
-        # The attempt and any answer it already has, in one round trip.
-        found = session.execute(
-            select(Attempt, Review)
-            .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
-            .where(col(Attempt.token) == token)
-        ).first()
-        attempt, earlier = found if found is not None else (None, None)
-        if attempt is None or attempt.user_id != user_id:
+        # The hot path of every answer, in plain (Core) statements: the attempt with any
+        # answer it already has and the card state, the learner's parameters (locked on
+        # PostgreSQL: the calibration is read, updated and written back), then the writes.
+        connection = session.connection()
+        found = connection.execute(_ANSWER_QUERY, {"token": token}).first()
+        if found is None or found.user_id != user_id:
             raise NotFoundError("no such question was served to you; load the next question")
-        if earlier is not None:
+        if found.review_id is not None:
+            earlier = session.get(Review, found.review_id)
+            assert earlier is not None
             return self._feedback(session, earlier, duplicate=True)
-        item = session.get(Item, attempt.item_id)
+        item = self.item_record(session, found.item_id)
         if item is None:
-            raise NotFoundError(f"item {attempt.item_id} no longer exists")
-        kind = ItemKind(item.kind)
+            raise NotFoundError(f"item {found.item_id} no longer exists")
+        kind = item.kind
         if kind is ItemKind.MCQ and answer.self_rating is not None:
             raise InvalidInputError("a multiple-choice question is answered with a choice")
         if kind is ItemKind.FLASHCARD and answer.self_rating is None:
             raise InvalidInputError("a flashcard is answered with a rating from 1 to 4")
-        if now < attempt.served_at:
-            now = attempt.served_at
+        if now < found.served_at:
+            now = found.served_at
         if answer.response_ms is None:
-            waited_ms = (now - attempt.served_at) // timedelta(milliseconds=1)
+            waited_ms = (now - found.served_at) // timedelta(milliseconds=1)
             answer = replace(answer, response_ms=min(waited_ms, MAX_RESPONSE_MS))
-        row = session.get(CardState, (user_id, item.id))
-        version = row.version if row is not None else 0
-        if version != attempt.card_version:
+        seen = found.version is not None
+        version = found.version if seen else 0
+        if version != found.card_version:
             raise StaleAttemptError(
                 "this question changed after it was shown (answered in another tab?); "
                 "load the next question"
             )
-        parameters = session.get(LearnerParameters, user_id, with_for_update=True)
-        calibration = calibration_of(parameters)
-        scheduler = scheduler_for(parameters)
-        card = card_memory(row) if row is not None else None
+        parameters = connection.execute(_PARAMETERS_FOR_UPDATE, {"user_id": user_id}).first()
+        stored = parameters.calibration if parameters is not None else None
+        calibration = calibration_from(stored)
+        scheduler = scheduler_from(parameters.parameters if parameters is not None else None)
+        card = _card_memory_of(found) if seen else None
         group = MemoryGroup.SETTLED
-        if row is not None and row.last_review is not None:
+        if seen and found.last_review is not None:
             group = memory_group(
-                first_correct=row.first_correct,
-                reps=row.reps,
-                first_seen=row.introduced_at,
-                last_review=row.last_review,
+                first_correct=found.first_correct,
+                reps=found.reps,
+                first_seen=found.introduced_at,
+                last_review=found.last_review,
             )
         scale, decay = calibration.estimate(scheduler.parameters[20], group)
         if card is not None and card.last_review is not None and now < card.last_review:
             now = card.last_review
+        recent = recent_mcq_ms(stored)
         result = apply_answer(
             kind=kind,
             key=item.body.get("answer"),
@@ -328,10 +333,10 @@ class StudyUseCases(ServiceBase):
             rng=fuzz_rng(user_id, item.id)(card.reps if card else 0),
             scheduler=scheduler,
             calibration=calibration,
-            typical_response_ms=typical_response_ms(recent_mcq_times(parameters)),
+            typical_response_ms=typical_response_ms(recent),
             grading=self.grading,
             stability_scale=scale,
-            prior_correct=attempt.predicted_correct,
+            prior_correct=found.predicted_correct,
             decay=decay,
             group=group,
         )
@@ -347,68 +352,73 @@ class StudyUseCases(ServiceBase):
             "lapses": new.lapses,
             "proven_interval_days": new.proven_interval_days,
         }
-        if row is None:
-            session.add(
-                CardState(
-                    user_id=user_id,
-                    item_id=item.id,
-                    introduced_at=now,
-                    first_correct=result.correct,
-                    version=1,
-                    **fields,
-                )
-            )
+        if not seen:
+            fields |= {
+                "user_id": user_id,
+                "item_id": item.id,
+                "introduced_at": now,
+                "first_correct": result.correct,
+                "version": 1,
+            }
+            connection.execute(insert(CardState), fields)
         else:
             changed = cast(
                 CursorResult[Any],
-                session.execute(
-                    update(CardState)
-                    .where(
-                        col(CardState.user_id) == user_id,
-                        col(CardState.item_id) == item.id,
-                        col(CardState.version) == version,
-                    )
-                    .values(version=version + 1, **fields)
-                    .execution_options(synchronize_session=False)
+                connection.execute(
+                    _UPDATE_CARD,
+                    {
+                        **fields,
+                        "version": version + 1,
+                        "b_user_id": user_id,
+                        "b_item_id": item.id,
+                        "b_version": version,
+                    },
                 ),
             )
             if changed.rowcount != 1:
                 raise StaleAttemptError("this question was answered at the same moment elsewhere")
-        review = Review(
-            user_id=user_id,
-            item_id=item.id,
-            answered_at=now,
-            rating=int(result.rating),
-            correct=result.correct,
-            choice=answer.choice,
-            unsure=answer.unsure,
-            response_ms=answer.response_ms,
-            attempt_token=token,
-            predicted_correct=result.predicted_correct,
-            elapsed_days=result.elapsed_days,
-            first_attempt=row is None,
+        connection.execute(
+            insert(Review),
+            {
+                "user_id": user_id,
+                "item_id": item.id,
+                "answered_at": now,
+                "rating": int(result.rating),
+                "correct": result.correct,
+                "choice": answer.choice,
+                "unsure": answer.unsure,
+                "response_ms": answer.response_ms,
+                "attempt_token": token,
+                "predicted_correct": result.predicted_correct,
+                "elapsed_days": result.elapsed_days,
+                "first_attempt": not seen,
+            },
         )
-        session.add(review)
-        if parameters is None:
-            parameters = LearnerParameters(user_id=user_id, calibration={}, updated_at=now)
-        recent = recent_mcq_times(parameters)
         if kind is ItemKind.MCQ and answer.response_ms is not None:
             recent = [*recent, answer.response_ms][-TYPICAL_TIME_WINDOW:]
-        parameters.calibration = {**result.calibration.to_json(), "recent_mcq_ms": recent}
-        store_curves(parameters)
-        parameters.updated_at = now
-        session.add(parameters)
-        session.execute(
-            update(StudySession)
-            .where(
-                col(StudySession.user_id) == user_id,
-                col(StudySession.last_activity_at) >= now - SESSION_IDLE,
-            )
-            .values(last_activity_at=now)
-            .execution_options(synchronize_session=False)
+        learner = {
+            "calibration": {**result.calibration.to_json(), "recent_mcq_ms": recent},
+            "updated_at": now,
+            **curve_columns_of(scheduler, result.calibration),
+        }
+        if parameters is None:
+            connection.execute(insert(LearnerParameters), {**learner, "user_id": user_id})
+        else:
+            connection.execute(_UPDATE_PARAMETERS, {**learner, "b_user_id": user_id})
+        connection.execute(
+            _TOUCH_SITTING, {"b_user_id": user_id, "now": now, "idle_since": now - SESSION_IDLE}
         )
-        session.flush()
-        return self._feedback(session, review, duplicate=False, item=item, due=new.due)
+        return _answer_result(
+            item,
+            correct=result.correct,
+            rating=int(result.rating),
+            choice=answer.choice,
+            unsure=answer.unsure,
+            answered_at=now,
+            due=new.due,
+            token=token,
+            duplicate=False,
+        )
 
     def replay_card(self, user_id: int, item_id: str) -> CardMemory | None:
         """The card state rebuilt from the learner's reviews of the item alone."""
@@ -435,43 +445,61 @@ class StudyUseCases(ServiceBase):
     def _open_attempt(
         self, session: Session, user_id: int, now: datetime, scope: str
     ) -> Attempt | None:
-        attempt = session.scalars(
-            select(Attempt)
-            .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
-            .where(
-                col(Attempt.user_id) == user_id,
-                col(Attempt.served_at) >= now - OPEN_ATTEMPT_TTL,
-                col(Review.id).is_(None),
-            )
-            .order_by(col(Attempt.served_at).desc())
-            .limit(1)
-        ).first()
-        if attempt is None or attempt.scope != scope:
+        """The learner's latest unanswered attempt of the last 30 minutes, if it is of this
+        scope and still answerable (its card unchanged, its item active)."""
+        row = (
+            session.connection()
+            .execute(_OPEN_ATTEMPT_QUERY, {"user_id": user_id, "since": now - OPEN_ATTEMPT_TTL})
+            .first()
+        )
+        if row is None or row.scope != scope or (row.version or 0) != row.card_version:
             return None
-        row = session.get(CardState, (user_id, attempt.item_id))
-        item = session.get(Item, attempt.item_id)
-        if (row.version if row else 0) != attempt.card_version or item is None or item.retired:
+        item = self.item_record(session, row.item_id)
+        if item is None or item.retired:
             return None
-        return attempt
+        return Attempt(
+            token=row.token,
+            user_id=user_id,
+            item_id=row.item_id,
+            card_version=row.card_version,
+            served_at=row.served_at,
+            reason=row.reason,
+            predicted_correct=row.predicted_correct,
+            scope=row.scope,
+        )
 
-    def _served(self, session: Session, attempt: Attempt, reason: Reason | None) -> ServedItem:
-        item = session.get(Item, attempt.item_id)
+    def _served(
+        self,
+        session: Session,
+        attempt: Attempt,
+        reason: Reason | None,
+        state: LearnerState | None = None,
+    ) -> ServedItem:
+        item = self.item_record(session, attempt.item_id)
         assert item is not None
-        kind = ItemKind(item.kind)
-        body = dict(item.body)
         intervals = None
-        if kind is ItemKind.MCQ:
-            body = {key: body[key] for key in ("stem", "choices", "figure") if key in body}
+        if item.kind is ItemKind.MCQ:
+            shown = ("stem", "choices", "figure")
+            body = {key: item.body[key] for key in shown if key in item.body}
         else:
-            row = session.get(CardState, (attempt.user_id, item.id))
-            card = card_memory(row) if row else CardMemory.new(attempt.served_at)
-            parameters = session.get(LearnerParameters, attempt.user_id)
-            previews = scheduler_for(parameters).preview_intervals(card, attempt.served_at)
+            body = dict(item.body)
+            connection = session.connection()
+            row = connection.execute(
+                _CARD_QUERY, {"user_id": attempt.user_id, "item_id": item.id}
+            ).first()
+            card = _card_memory_of(row) if row else CardMemory.new(attempt.served_at)
+            if state is not None:
+                scheduler = state.beliefs.scheduler
+            else:
+                scheduler = scheduler_from(
+                    connection.execute(_PARAMETERS_QUERY, {"user_id": attempt.user_id}).scalar()
+                )
+            previews = scheduler.preview_intervals(card, attempt.served_at)
             intervals = {int(rating): interval for rating, interval in previews.items()}
         return ServedItem(
             token=attempt.token,
             item_id=item.id,
-            kind=kind,
+            kind=item.kind,
             format=item.format,
             test_code=item.test_code,
             area_code=item.area_code,
@@ -482,40 +510,24 @@ class StudyUseCases(ServiceBase):
             intervals=intervals,
         )
 
-    def _feedback(
-        self,
-        session: Session,
-        review: Review,
-        *,
-        duplicate: bool,
-        item: Item | None = None,
-        due: datetime | None = None,
-    ) -> AnswerResult:
-        item = item or session.get(Item, review.item_id)
+    def _feedback(self, session: Session, review: Review, *, duplicate: bool) -> AnswerResult:
+        item = self.item_record(session, review.item_id)
         assert item is not None
-        if due is None:
-            row = session.get(CardState, (review.user_id, review.item_id))
-            due = row.due if row else review.answered_at
-        body = item.body
-        rationale = None
-        if review.choice and review.choice != body.get("answer"):
-            rationale = body.get("rationales", {}).get(review.choice)
-        return AnswerResult(
-            item_id=item.id,
-            kind=ItemKind(item.kind),
+        due = (
+            session.connection()
+            .execute(_CARD_DUE_QUERY, {"user_id": review.user_id, "item_id": review.item_id})
+            .scalar()
+        )
+        return _answer_result(
+            item,
             correct=review.correct,
             rating=review.rating,
             choice=review.choice,
-            key=body.get("answer"),
-            explanation=body.get("explanation") or body.get("back"),
-            rationale=rationale,
-            due=due,
-            answered_at=review.answered_at,
-            duplicate=duplicate,
-            body=body,
-            area_code=item.area_code,
             unsure=review.unsure,
+            answered_at=review.answered_at,
+            due=due if due is not None else review.answered_at,
             token=review.attempt_token,
+            duplicate=duplicate,
         )
 
     # -- the study page, feedback and sessions ------------------------------------------------
@@ -585,7 +597,7 @@ class StudyUseCases(ServiceBase):
                 state.user.timezone,
                 state.user.daily_goal_minutes,
                 now,
-                sitting_started=sitting.started_at if sitting is not None else None,
+                sitting_started=sitting,
             )
         self._record_served(attempt, new_sitting)
         return StudyScreen(
@@ -618,18 +630,14 @@ class StudyUseCases(ServiceBase):
             today, _ = self._today(session, user_id, user.timezone, user.daily_goal_minutes, now)
             return result, today
 
-    def _current_sitting(
-        self, session: Session, user_id: int, now: datetime
-    ) -> StudySession | None:
-        return session.scalars(
-            select(StudySession)
-            .where(
-                col(StudySession.user_id) == user_id,
-                col(StudySession.last_activity_at) >= now - SESSION_IDLE,
-            )
-            .order_by(col(StudySession.started_at).desc())
-            .limit(1)
-        ).first()
+    def _current_sitting(self, session: Session, user_id: int, now: datetime) -> datetime | None:
+        """When the learner's current sitting started (None: away for over 30 minutes)."""
+        started: datetime | None = (
+            session.connection()
+            .execute(_SITTING_QUERY, {"user_id": user_id, "idle_since": now - SESSION_IDLE})
+            .scalar()
+        )
+        return started
 
     def _today(
         self,
@@ -645,26 +653,20 @@ class StudyUseCases(ServiceBase):
         aggregate query: the cost stays the same however many items the learner did today.
         Time per answer is counted as :func:`engine.activity.study_days` counts it."""
         midnight = start_of_day(now, zone_named(timezone))
-        answered_at = col(Review.answered_at)
-        response_ms = col(Review.response_ms)
-        cap_ms = MAX_ANSWER_SECONDS * 1000
-        spent_ms = case(
-            (response_ms.is_(None), DEFAULT_ANSWER_SECONDS * 1000),
-            (response_ms > cap_ms, cap_ms),
-            else_=response_ms,
-        )
-        today = answered_at >= midnight
-        since = answered_at >= sitting_started if sitting_started is not None else false()
-        row = session.execute(
-            select(
-                func.coalesce(func.sum(case((today, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((today, spent_ms), else_=0)), 0),
-                func.coalesce(func.sum(case((since, 1), else_=0)), 0),
-            ).where(
-                col(Review.user_id) == user_id,
-                answered_at >= min(midnight, sitting_started or midnight),
+        row = (
+            session.connection()
+            .execute(
+                _TODAY_QUERY,
+                {
+                    "user_id": user_id,
+                    "midnight": midnight,
+                    # No sitting: a bound no answer reaches, so the count is 0.
+                    "since": sitting_started or _NEVER,
+                    "lower": min(midnight, sitting_started or midnight),
+                },
             )
-        ).one()
+            .one()
+        )
         stats = TodayStats(
             items=int(row[0]), minutes=int(row[1]) / 60_000, goal_minutes=goal_minutes
         )
@@ -767,3 +769,187 @@ class StudyUseCases(ServiceBase):
                 prior.updated_at = now
                 session.add(prior)
             return {code: AreaEvidence(a, k) for code, (a, k) in evidence.items()}
+
+
+# -- the study loop's statements, built once ---------------------------------------------------
+
+_NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+_CARD_COLUMNS = (
+    col(CardState.state),
+    col(CardState.step),
+    col(CardState.stability),
+    col(CardState.difficulty),
+    col(CardState.due),
+    col(CardState.last_review),
+    col(CardState.reps),
+    col(CardState.lapses),
+    col(CardState.proven_interval_days),
+)
+_CARD_QUERY = select(*_CARD_COLUMNS).where(
+    col(CardState.user_id) == bindparam("user_id"), col(CardState.item_id) == bindparam("item_id")
+)
+_CARD_DUE_QUERY = select(col(CardState.due)).where(
+    col(CardState.user_id) == bindparam("user_id"), col(CardState.item_id) == bindparam("item_id")
+)
+_PARAMETERS_QUERY = select(col(LearnerParameters.parameters)).where(
+    col(LearnerParameters.user_id) == bindparam("user_id")
+)
+_PARAMETERS_FOR_UPDATE = (
+    select(col(LearnerParameters.parameters), col(LearnerParameters.calibration))
+    .where(col(LearnerParameters.user_id) == bindparam("user_id"))
+    .with_for_update()
+)
+_ANSWER_QUERY: Any = (
+    select(
+        col(Attempt.user_id),
+        col(Attempt.item_id),
+        col(Attempt.card_version),
+        col(Attempt.served_at),
+        col(Attempt.predicted_correct),
+        col(Review.id).label("review_id"),
+        *_CARD_COLUMNS,
+        col(CardState.introduced_at),
+        col(CardState.first_correct),
+        col(CardState.version),
+    )
+    .select_from(Attempt)
+    .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
+    .outerjoin(
+        CardState,
+        (col(CardState.user_id) == col(Attempt.user_id))
+        & (col(CardState.item_id) == col(Attempt.item_id)),
+    )
+    .where(col(Attempt.token) == bindparam("token"))
+)
+_OPEN_ATTEMPT_QUERY = (
+    select(
+        col(Attempt.token),
+        col(Attempt.item_id),
+        col(Attempt.card_version),
+        col(Attempt.served_at),
+        col(Attempt.reason),
+        col(Attempt.predicted_correct),
+        col(Attempt.scope),
+        col(CardState.version),
+    )
+    .select_from(Attempt)
+    .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
+    .outerjoin(
+        CardState,
+        (col(CardState.user_id) == col(Attempt.user_id))
+        & (col(CardState.item_id) == col(Attempt.item_id)),
+    )
+    .where(
+        col(Attempt.user_id) == bindparam("user_id"),
+        col(Attempt.served_at) >= bindparam("since"),
+        col(Review.id).is_(None),
+    )
+    .order_by(col(Attempt.served_at).desc())
+    .limit(1)
+)
+_RECENT_ITEMS_QUERY = (
+    select(col(Review.item_id))
+    .where(col(Review.user_id) == bindparam("user_id"))
+    .order_by(col(Review.answered_at).desc(), col(Review.id).desc())
+    .limit(bindparam("limit"))
+)
+_SITTING_QUERY = (
+    select(col(StudySession.started_at))
+    .where(
+        col(StudySession.user_id) == bindparam("user_id"),
+        col(StudySession.last_activity_at) >= bindparam("idle_since"),
+    )
+    .order_by(col(StudySession.started_at).desc())
+    .limit(1)
+)
+_TOUCH_SITTING = (
+    update(StudySession)
+    .where(
+        col(StudySession.user_id) == bindparam("b_user_id"),
+        col(StudySession.last_activity_at) >= bindparam("idle_since"),
+    )
+    .values(last_activity_at=bindparam("now"))
+)
+# Executed with the new values keyed by column name (SET) and the ``b_`` keys (WHERE).
+_UPDATE_CARD = update(CardState).where(
+    col(CardState.user_id) == bindparam("b_user_id"),
+    col(CardState.item_id) == bindparam("b_item_id"),
+    col(CardState.version) == bindparam("b_version"),
+)
+_UPDATE_PARAMETERS = update(LearnerParameters).where(
+    col(LearnerParameters.user_id) == bindparam("b_user_id")
+)
+
+
+def _today_query() -> Any:
+    answered_at = col(Review.answered_at)
+    response_ms = col(Review.response_ms)
+    cap_ms = MAX_ANSWER_SECONDS * 1000
+    spent_ms = case(
+        (response_ms.is_(None), DEFAULT_ANSWER_SECONDS * 1000),
+        (response_ms > cap_ms, cap_ms),
+        else_=response_ms,
+    )
+    today = answered_at >= bindparam("midnight", type_=UTCDateTime())
+    since = answered_at >= bindparam("since", type_=UTCDateTime())
+    return select(
+        func.coalesce(func.sum(case((today, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((today, spent_ms), else_=0)), 0),
+        func.coalesce(func.sum(case((since, 1), else_=0)), 0),
+    ).where(
+        col(Review.user_id) == bindparam("user_id"),
+        answered_at >= bindparam("lower", type_=UTCDateTime()),
+    )
+
+
+_TODAY_QUERY = _today_query()
+
+
+def _card_memory_of(row: Any) -> CardMemory:
+    """A card's memory from a row with :data:`_CARD_COLUMNS`."""
+    return CardMemory(
+        state=State(row.state),
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        due=row.due,
+        last_review=row.last_review,
+        reps=row.reps,
+        lapses=row.lapses,
+        proven_interval_days=row.proven_interval_days,
+    )
+
+
+def _answer_result(
+    item: ItemRecord,
+    *,
+    correct: bool,
+    rating: int,
+    choice: str | None,
+    unsure: bool,
+    answered_at: datetime,
+    due: datetime,
+    token: str,
+    duplicate: bool,
+) -> AnswerResult:
+    body = item.body
+    rationale = None
+    if choice and choice != body.get("answer"):
+        rationale = body.get("rationales", {}).get(choice)
+    return AnswerResult(
+        item_id=item.id,
+        kind=item.kind,
+        correct=correct,
+        rating=rating,
+        choice=choice,
+        key=body.get("answer"),
+        explanation=body.get("explanation") or body.get("back"),
+        rationale=rationale,
+        due=due,
+        answered_at=answered_at,
+        duplicate=duplicate,
+        body=body,
+        area_code=item.area_code,
+        unsure=unsure,
+        token=token,
+    )

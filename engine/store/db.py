@@ -16,12 +16,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-__all__ = ["WriteInReadTransactionError", "connect", "is_sqlite", "normalise_url", "transaction"]
+__all__ = [
+    "WriteInReadTransactionError",
+    "connect",
+    "is_sqlite",
+    "normalise_url",
+    "reading",
+    "transaction",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _WRITE = "pitstop_write"
@@ -109,6 +116,23 @@ def _guard_reads(engine: Engine) -> None:
             )
 
 
+def _options(engine: Engine, write: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {_WRITE: write, _READ_ONLY: not write}
+    if not write and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return options
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read transaction on a bare connection, for a few Core statements on a hot path:
+    :func:`transaction` without ``write``, less the ORM session."""
+    with engine.connect() as connection:
+        connection.execution_options(**_options(engine, write=False))
+        with connection.begin():
+            yield connection
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """One unit of work: a session whose transaction commits on success and rolls back on
@@ -118,11 +142,8 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     :class:`WriteInReadTransactionError`). On PostgreSQL it then runs in autocommit: at READ
     COMMITTED every statement takes its own snapshot either way, and BEGIN and COMMIT would be
     two round trips of nothing. On SQLite it stays one transaction, one snapshot."""
-    options: dict[str, Any] = {_WRITE: write, _READ_ONLY: not write}
-    if not write and engine.dialect.name == "postgresql":
-        options["isolation_level"] = "AUTOCOMMIT"
     with Session(engine, expire_on_commit=False) as session:
-        session.connection(execution_options=options)
+        session.connection(execution_options=_options(engine, write))
         try:
             yield session
             session.commit()
