@@ -41,6 +41,7 @@ from engine.content import Bank, BankItem  # noqa: E402
 from engine.learner import Learner  # noqa: E402
 from engine.scheduling import ItemKind, from_epoch_us  # noqa: E402
 from engine.service import StudyService  # noqa: E402
+from engine.service.base import curve_columns_of  # noqa: E402
 from engine.store.db import connect  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402
 from engine.store.models import CardState, Goal, LearnerParameters, Review  # noqa: E402
@@ -155,6 +156,8 @@ def write_learner(url: str, catalog: ItemCatalog, learner: Learner) -> None:
                         "log_likelihood": list(learner.calibration.log_likelihood),
                         "observations": learner.calibration.observations,
                     },
+                    # As every answer keeps them: the curves the learner is loaded with.
+                    **curve_columns_of(learner.beliefs.scheduler, learner.calibration),
                     "updated_at": START,
                 }
             ],

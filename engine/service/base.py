@@ -94,7 +94,6 @@ class LearnerState:
     cards: CardTable
     versions: dict[str, int]
     beliefs: Beliefs
-    calibration: StabilityCalibration
 
 
 class ServiceBase:
@@ -234,7 +233,6 @@ class ServiceBase:
             _learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id}
         ).all()
         cards, versions = card_table(catalog, rows)
-        calibration = calibration_from(head.calibration)
         evidence = {
             area_code: AreaEvidence(attempts, known)
             for area_code, attempts, known in connection.execute(
@@ -242,7 +240,10 @@ class ServiceBase:
             )
         }
         scheduler = scheduler_from(head.parameters)
-        curves = calibration.curves(scheduler.parameters[20])
+        curves = _stored_curves(head)
+        if curves is None:  # not stored yet: from the calibration's grids (hundreds of numbers)
+            stored = connection.execute(_CALIBRATION_QUERY, {"user_id": user_id}).scalar()
+            curves = calibration_from(stored).curves(scheduler.parameters[20])
         scale, decay = curves[MemoryGroup.SETTLED]
         beliefs = Beliefs(
             scheduler=scheduler,
@@ -251,7 +252,21 @@ class ServiceBase:
             decay=decay,
             group_curves=curves,
         )
-        return LearnerState(user, goals, cards, versions, beliefs, calibration)
+        return LearnerState(user, goals, cards, versions, beliefs)
+
+
+# learner_parameters' copies of each memory group's curve, as store_curves writes them.
+_CURVE_COLUMNS = tuple(
+    f"{what}_{group.name.lower()}" for group in MemoryGroup for what in ("scale", "decay")
+)
+
+
+def _stored_curves(row: Any) -> tuple[tuple[float, float], ...] | None:
+    """The curves stored in a learner's parameters row (None: no row, or not stored)."""
+    values = [getattr(row, name) for name in _CURVE_COLUMNS]
+    if any(value is None for value in values):
+        return None
+    return tuple(zip(values[::2], values[1::2], strict=True))
 
 
 _REVISION_QUERY = select(col(Setting.value)).where(col(Setting.key) == CONTENT_REVISION)
@@ -273,12 +288,15 @@ _LEARNER_HEAD_QUERY = (
         col(User.timezone),
         col(User.daily_goal_minutes),
         col(LearnerParameters.parameters),
-        col(LearnerParameters.calibration),
+        *(getattr(LearnerParameters, name) for name in _CURVE_COLUMNS),
         _REVISION_QUERY.scalar_subquery().label("revision"),
     )
     .select_from(User)
     .outerjoin(LearnerParameters, col(LearnerParameters.user_id) == col(User.id))
     .where(col(User.id) == bindparam("user_id"))
+)
+_CALIBRATION_QUERY = select(col(LearnerParameters.calibration)).where(
+    col(LearnerParameters.user_id) == bindparam("user_id")
 )
 _GOALS_QUERY = select(col(Goal.test_code), col(Goal.exam_date)).where(
     col(Goal.user_id) == bindparam("user_id")

@@ -320,7 +320,7 @@ class StudyUseCases(ServiceBase):
                 first_seen=found.introduced_at,
                 last_review=found.last_review,
             )
-        scale, decay = calibration.estimate(scheduler.parameters[20], group)
+        scale, decay = calibration.curves(scheduler.parameters[20])[group]
         if card is not None and card.last_review is not None and now < card.last_review:
             now = card.last_review
         recent = recent_mcq_ms(stored)

@@ -381,6 +381,70 @@ def test_loaded_card_times_are_exact_to_the_microsecond(study: StudyService) -> 
         assert state.cards.introduced_us[index] == to_epoch_us(row.introduced_at)
 
 
+def test_a_learners_curves_come_from_their_stored_copies_or_else_from_the_grids(
+    study: StudyService,
+) -> None:
+    """Loading a learner reads each memory group's curve from the parameters row's columns
+    (kept by every answer); a row without them (older rows) gives the same curves from the
+    calibration grids."""
+    from engine.scheduling import MemoryGroup, StabilityCalibration
+    from engine.store.models import LearnerParameters
+
+    user = _student(study)
+    moment = NOW
+    rng = np.random.default_rng(8)
+    for step in range(12):  # answers a day apart carry evidence into the grids
+        served = study.next_item(user, now=moment, rng=rng)
+        assert served is not None
+        answer = _answer_for(study, served.kind, served.item_id, right=step % 3 != 0)
+        study.answer(user, served.token, answer, now=moment)
+        moment += timedelta(hours=20)
+    with transaction(study.engine) as session:
+        stored = study._load_learner(session, user, moment).beliefs.group_curves
+        row = session.get(LearnerParameters, user)
+        assert row is not None
+        from_grids = StabilityCalibration.from_json(row.calibration).curves()
+    assert row.calibration["observations"] > 0
+    assert from_grids != StabilityCalibration().curves()  # the evidence moved them
+    # The columns are computed from the unrounded grids, the JSON keeps 4 decimals.
+    assert np.ravel(stored) == pytest.approx(np.ravel(from_grids), rel=1e-4)
+    with transaction(study.engine, write=True) as session:
+        session.execute(
+            update(LearnerParameters)
+            .where(col(LearnerParameters.user_id) == user)
+            .values(scale_settled=None, decay_settled=None)
+        )
+    with transaction(study.engine) as session:
+        recomputed = study._load_learner(session, user, moment).beliefs
+    assert np.ravel(recomputed.group_curves) == pytest.approx(np.ravel(from_grids))
+    assert recomputed.stability_scale == pytest.approx(from_grids[MemoryGroup.SETTLED][0])
+
+
+def test_items_are_served_as_the_latest_content_load_wrote_them(
+    study: StudyService, fixture_bank: Bank
+) -> None:
+    """Items are cached per content revision: a load that rewrites an item shows at once."""
+    user = _student(study)
+    served = study.next_item(user, now=NOW, rng=np.random.default_rng(0))
+    assert served is not None
+    rewritten = [
+        BankItem(
+            **{
+                **item.__dict__,
+                "body": {**item.body, "explanation": "Rewritten.", "back": "Rewritten."},
+            }
+        )
+        if item.id == served.item_id
+        else item
+        for item in fixture_bank.items
+    ]
+    study.load_content(Bank(fixture_bank.blueprint, tuple(rewritten), ()), now=NOW)
+    result = study.answer(
+        user, served.token, _answer_for(study, served.kind, served.item_id), now=NOW
+    )
+    assert result.explanation == "Rewritten."
+
+
 def test_grading_uses_the_learners_own_typical_time(study: StudyService) -> None:
     """After a run of 10-second answers, a correct answer taking 40 s is graded Hard and one
     taking 3 s Easy; the typical time is kept with the learner, not recomputed by a query."""
