@@ -32,6 +32,7 @@ __all__ = [
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _WRITE = "pitstop_write"
+_SINGLE = "pitstop_single_statement"
 
 
 def normalise_url(url: str) -> str:
@@ -91,8 +92,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(_SINGLE):
+            return  # one statement, its own transaction (see reading)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")
 
 
 _READ_ONLY = "pitstop_read_only"
@@ -125,12 +128,15 @@ def _options(engine: Engine, write: bool) -> dict[str, Any]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A read transaction on a bare connection, for a few Core statements on a hot path:
-    :func:`transaction` without ``write``, less the ORM session."""
+    """A bare connection for a single read statement on a hot path (a signed-in request's
+    account): no ORM session, and in autocommit on both databases, the statement its own
+    transaction (on SQLite no BEGIN and COMMIT around it). Writes are refused as in
+    :func:`transaction`; several statements that must agree belong in a transaction."""
     with engine.connect() as connection:
-        connection.execution_options(**_options(engine, write=False))
-        with connection.begin():
-            yield connection
+        # PostgreSQL: autocommit, as every read (_options). SQLite: the driver is in its
+        # autocommit mode already (on_connect); only the BEGIN of on_begin is skipped.
+        connection.execution_options(**_options(engine, write=False), **{_SINGLE: True})
+        yield connection
 
 
 @contextmanager

@@ -570,3 +570,30 @@ def test_read_transactions_refuse_writes_and_skip_begin_on_postgresql(
             assert not session.connection().connection.driver_connection.autocommit  # type: ignore[union-attr]
     with transaction(study.engine) as session:
         assert session.get(User, user).display_name == "Sam O."  # type: ignore[union-attr]
+
+
+def test_a_single_read_runs_outside_any_transaction_and_refuses_writes(
+    study: StudyService,
+) -> None:
+    """reading(engine), the signed-in user's lookup on every request: the statement is its own
+    transaction (no BEGIN/COMMIT on SQLite, autocommit on PostgreSQL), writes are refused,
+    and the next write transaction on the pooled connection is a real one again."""
+    from engine.store.db import reading
+
+    user = _student(study)
+    with reading(study.engine) as connection:
+        assert study.find_user_by_id(user) is not None
+        assert connection.execute(select(User.display_name)).scalar() == "Sam"
+        driver = connection.connection.driver_connection
+        if study.engine.dialect.name == "postgresql":
+            assert driver.autocommit  # type: ignore[union-attr]
+        else:
+            assert not driver.in_transaction  # type: ignore[union-attr]
+        with pytest.raises(WriteInReadTransactionError):
+            connection.execute(update(User).values(display_name="Changed"))
+    with transaction(study.engine, write=True) as session:
+        session.execute(update(User).where(col(User.id) == user).values(display_name="Sam O."))
+        driver = session.connection().connection.driver_connection
+        if study.engine.dialect.name == "sqlite":
+            assert driver.in_transaction  # type: ignore[union-attr]
+    assert study.find_user_by_id(user).display_name == "Sam O."  # type: ignore[union-attr]
