@@ -19,7 +19,7 @@ from engine.service.base import (
     user_info,
     zone_named,
 )
-from engine.store.db import reading, transaction
+from engine.store.db import autocommit, transaction
 from engine.store.models import (
     Goal,
     Test,
@@ -129,7 +129,7 @@ class AccountUseCases(ServiceBase):
 
     def find_user_by_id(self, user_id: int) -> UserInfo | None:
         """The account, or None. On every signed-in request: one plain statement."""
-        with reading(self.engine) as connection:
+        with autocommit(self.engine) as connection:
             row = connection.execute(_USER_INFO_QUERY, {"user_id": user_id}).first()
         if row is None:
             return None

@@ -47,7 +47,7 @@ from engine.service.base import (
     typical_response_ms,
     zone_named,
 )
-from engine.store.db import transaction
+from engine.store.db import autocommit, transaction
 from engine.store.models import (
     AreaPrior,
     Attempt,
@@ -166,16 +166,16 @@ class StudyUseCases(ServiceBase):
         """Write what serving an item starts, in a short write transaction of its own: the
         planning before it only reads, so on SQLite other learners' answers are not kept
         waiting for the write lock while one learner's next item is chosen."""
-        if attempt is None and sitting is None:
+        if sitting is None:
+            if attempt is not None:  # one INSERT, no transaction around it
+                with autocommit(self.engine, write=True) as connection:
+                    connection.execute(insert(Attempt), attempt.model_dump())
             return
         with transaction(self.engine, write=True) as session:
             if attempt is not None:
                 session.connection().execute(insert(Attempt), attempt.model_dump())
             # Another request of the same learner may have started the sitting meanwhile.
-            if (
-                sitting is not None
-                and self._current_sitting(session, sitting.user_id, sitting.started_at) is None
-            ):
+            if self._current_sitting(session, sitting.user_id, sitting.started_at) is None:
                 session.add(sitting)
 
     def _plan_item(

@@ -23,10 +23,10 @@ from sqlmodel import Session
 
 __all__ = [
     "WriteInReadTransactionError",
+    "autocommit",
     "connect",
     "is_sqlite",
     "normalise_url",
-    "reading",
     "transaction",
 ]
 
@@ -94,7 +94,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_begin(connection: Any) -> None:
         options = connection.get_execution_options()
         if options.get(_SINGLE):
-            return  # one statement, its own transaction (see reading)
+            return  # one statement, its own transaction (see autocommit)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")
 
 
@@ -127,15 +127,19 @@ def _options(engine: Engine, write: bool) -> dict[str, Any]:
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
-    """A bare connection for a single read statement on a hot path (a signed-in request's
-    account): no ORM session, and in autocommit on both databases, the statement its own
-    transaction (on SQLite no BEGIN and COMMIT around it). Writes are refused as in
-    :func:`transaction`; several statements that must agree belong in a transaction."""
+def autocommit(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """A bare connection on which each statement is its own transaction, for single
+    statements on hot paths (the signed-in user's lookup, recording a served item): no ORM
+    session, no BEGIN and COMMIT around the statement. Without ``write`` a statement that
+    writes raises :class:`WriteInReadTransactionError`, as in :func:`transaction`. Several
+    statements that must agree belong in a transaction."""
+    options = {**_options(engine, write), _SINGLE: True, "isolation_level": "AUTOCOMMIT"}
+    if is_sqlite(engine):
+        # The driver is in its autocommit mode already (on_connect); switching SQLAlchemy's
+        # isolation level would reset it when the connection goes back to the pool.
+        del options["isolation_level"]
     with engine.connect() as connection:
-        # PostgreSQL: autocommit, as every read (_options). SQLite: the driver is in its
-        # autocommit mode already (on_connect); only the BEGIN of on_begin is skipped.
-        connection.execution_options(**_options(engine, write=False), **{_SINGLE: True})
+        connection.execution_options(**options)
         yield connection
 
 

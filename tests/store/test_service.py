@@ -572,16 +572,17 @@ def test_read_transactions_refuse_writes_and_skip_begin_on_postgresql(
         assert session.get(User, user).display_name == "Sam O."  # type: ignore[union-attr]
 
 
-def test_a_single_read_runs_outside_any_transaction_and_refuses_writes(
+def test_a_single_statement_runs_as_its_own_transaction(
     study: StudyService,
 ) -> None:
-    """reading(engine), the signed-in user's lookup on every request: the statement is its own
-    transaction (no BEGIN/COMMIT on SQLite, autocommit on PostgreSQL), writes are refused,
-    and the next write transaction on the pooled connection is a real one again."""
-    from engine.store.db import reading
+    """autocommit(engine), the signed-in user's lookup on every request: the statement is its own
+    transaction (no BEGIN/COMMIT on SQLite, autocommit on PostgreSQL), writes are refused
+    unless asked for, and the next write transaction on the pooled connection is a real one
+    again."""
+    from engine.store.db import autocommit
 
     user = _student(study)
-    with reading(study.engine) as connection:
+    with autocommit(study.engine) as connection:
         assert study.find_user_by_id(user) is not None
         assert connection.execute(select(User.display_name)).scalar() == "Sam"
         driver = connection.connection.driver_connection
@@ -597,3 +598,6 @@ def test_a_single_read_runs_outside_any_transaction_and_refuses_writes(
         if study.engine.dialect.name == "sqlite":
             assert driver.in_transaction  # type: ignore[union-attr]
     assert study.find_user_by_id(user).display_name == "Sam O."  # type: ignore[union-attr]
+    with autocommit(study.engine, write=True) as connection:  # no commit: it is its own
+        connection.execute(update(User).where(col(User.id) == user).values(display_name="Sal"))
+    assert study.find_user_by_id(user).display_name == "Sal"  # type: ignore[union-attr]
