@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -89,6 +89,17 @@ def register(app: Flask) -> None:
         # out of range): the input is at fault, and the transaction has been rolled back.
         app.logger.warning("database refused input: %s", error.orig)
         return _page(400, "Some of that input cannot be stored. Check the values and try again.")
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError) -> Any:
+        if not error.connection_invalidated:
+            return unexpected(error)
+        # The database server went away under a connection in use (a restart): nothing was
+        # committed by this request, and the pool has dropped its connections.
+        app.logger.warning("database connection lost: %s", error.orig)
+        response = make_response(_page(503, "The database connection was reset. Try again."))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
 from engine.content import load_bank
@@ -605,9 +605,6 @@ class ClassUseCases(ServiceBase):
     ) -> list[tuple[AssignmentInfo, AssignmentScope]]:
         """The student's assignments that have started and are not more than a week overdue,
         with their items, for the planner."""
-        # Most learners are in no class: one plain statement on every study request says so.
-        if session.connection().execute(_ENROLLED_QUERY, {"user_id": student_id}).first() is None:
-            return []
         today = now.astimezone(zone_named(timezone)).date()
         classrooms = list(
             session.scalars(
@@ -616,6 +613,8 @@ class ClassUseCases(ServiceBase):
                 .where(col(Enrollment.user_id) == student_id)
             )
         )
+        if not classrooms:
+            return []
         active = []
         decks: dict[int, Deck] = {}
         for info in self._assignments_of(session, classrooms):
@@ -653,11 +652,6 @@ class ClassUseCases(ServiceBase):
             deck = session.get(Deck, assignment.deck_id)
             assert classroom is not None and deck is not None
             return self._assignment_info(assignment, classroom, deck)
-
-
-_ENROLLED_QUERY = (
-    select(col(Enrollment.class_id)).where(col(Enrollment.user_id) == bindparam("user_id")).limit(1)
-)
 
 
 def unused_password_hash() -> str:

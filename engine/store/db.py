@@ -11,6 +11,7 @@ upgrade. PostgreSQL (``postgresql://…``) goes through psycopg 3.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -66,9 +68,39 @@ def connect(url: str, *, pool_size: int = 5) -> Engine:
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10)
+        _ping_when_idle(engine)
     _guard_reads(engine)
     return engine
+
+
+# A pooled PostgreSQL connection unused for this long is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection with a ping only when it has sat unused for
+    :data:`IDLE_PING_SECONDS` (a server restart, a proxy's idle timeout): SQLAlchemy's
+    ``pool_pre_ping`` pings on every checkout, five round trips per answer under load. A dead
+    connection is replaced (the pool retries on DisconnectionError); one that dies while in
+    busy use fails its request with a 503, and the pool drops every connection it held."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+
+_CHECKED_IN = "pitstop_checked_in"
 
 
 def _configure_sqlite(engine: Engine) -> None:
