@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, bindparam, cast, func, select
+from sqlalchemy import BigInteger, Engine, bindparam, cast, exists, func, select
 from sqlmodel import Session, col
 
 from engine.blueprint import AreaSpec, Blueprint, TestSpec
@@ -38,6 +38,7 @@ from engine.store.models import (
     Area,
     AreaPrior,
     CardState,
+    Enrollment,
     Goal,
     Item,
     LearnerParameters,
@@ -94,6 +95,7 @@ class LearnerState:
     cards: CardTable
     versions: dict[str, int]
     beliefs: Beliefs
+    enrolled: bool = True  # in a class (False: no assignments to look up)
 
 
 class ServiceBase:
@@ -206,7 +208,8 @@ class ServiceBase:
 
     def _load_learner(self, session: Session, user_id: int, now: datetime) -> LearnerState:
         """Everything the planner knows of a learner, in four plain (Core) statements: the
-        account with its parameters and the content revision, goals, area priors, cards."""
+        account with its parameters, the content revision and whether it is in a class;
+        goals; area priors; cards."""
         connection = session.connection()
         head = connection.execute(_LEARNER_HEAD_QUERY, {"user_id": user_id}).first()
         if head is None:
@@ -252,7 +255,7 @@ class ServiceBase:
             decay=decay,
             group_curves=curves,
         )
-        return LearnerState(user, goals, cards, versions, beliefs)
+        return LearnerState(user, goals, cards, versions, beliefs, enrolled=bool(head.enrolled))
 
 
 # learner_parameters' copies of each memory group's curve, as store_curves writes them.
@@ -290,6 +293,7 @@ _LEARNER_HEAD_QUERY = (
         col(LearnerParameters.parameters),
         *(getattr(LearnerParameters, name) for name in _CURVE_COLUMNS),
         _REVISION_QUERY.scalar_subquery().label("revision"),
+        exists().where(col(Enrollment.user_id) == col(User.id)).label("enrolled"),
     )
     .select_from(User)
     .outerjoin(LearnerParameters, col(LearnerParameters.user_id) == col(User.id))

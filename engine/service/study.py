@@ -204,10 +204,14 @@ class StudyUseCases(ServiceBase):
         catalog = self.catalog(session)
         zone = zone_named(state.user.timezone)
         midnight_us = epoch_us(start_of_day(now, zone))
-        assignments = [
-            scope
-            for _, scope in self._active_assignments(session, user_id, state.user.timezone, now)
-        ]
+        assignments = (
+            [
+                scope
+                for _, scope in self._active_assignments(session, user_id, state.user.timezone, now)
+            ]
+            if state.enrolled
+            else []
+        )
         context = StudyContext(
             now=now,
             exam_at=state.goals,
