@@ -13,10 +13,12 @@ from engine.errors import InvalidInputError
 from engine.service.base import (
     EMAIL,
     ROLES,
+    USER_INFO_COLUMNS,
     ServiceBase,
     UserInfo,
     get_user,
     user_info,
+    user_info_of,
     zone_named,
 )
 from engine.store.db import autocommit, transaction
@@ -131,11 +133,7 @@ class AccountUseCases(ServiceBase):
         """The account, or None. On every signed-in request: one plain statement."""
         with autocommit(self.engine) as connection:
             row = connection.execute(_USER_INFO_QUERY, {"user_id": user_id}).first()
-        if row is None:
-            return None
-        return UserInfo(
-            row.id, row.email, row.display_name, row.role, row.timezone, row.daily_goal_minutes
-        )
+        return user_info_of(row) if row is not None else None
 
     def credentials(self, email: str) -> tuple[UserInfo, str] | None:
         """The account and its password hash, for checking a log-in (None: no such email)."""
@@ -178,11 +176,4 @@ class AccountUseCases(ServiceBase):
             session.add(user)
 
 
-_USER_INFO_QUERY = select(
-    col(User.id),
-    col(User.email),
-    col(User.display_name),
-    col(User.role),
-    col(User.timezone),
-    col(User.daily_goal_minutes),
-).where(col(User.id) == bindparam("user_id"))
+_USER_INFO_QUERY = select(*USER_INFO_COLUMNS).where(col(User.id) == bindparam("user_id"))

@@ -214,14 +214,7 @@ class ServiceBase:
         head = connection.execute(_LEARNER_HEAD_QUERY, {"user_id": user_id}).first()
         if head is None:
             raise NotFoundError(f"no user with id {user_id}")
-        user = UserInfo(
-            head.id,
-            head.email,
-            head.display_name,
-            head.role,
-            head.timezone,
-            head.daily_goal_minutes,
-        )
+        user = user_info_of(head)
         zone = zone_named(user.timezone)
         goals = {
             test_code: (
@@ -282,14 +275,18 @@ _ITEM_QUERY = select(
     col(Item.body),
     col(Item.retired),
 ).where(col(Item.id) == bindparam("item_id"))
+# The account as UserInfo holds it, in its field order (user_info_of reads a row of them).
+USER_INFO_COLUMNS = (
+    col(User.id),
+    col(User.email),
+    col(User.display_name),
+    col(User.role),
+    col(User.timezone),
+    col(User.daily_goal_minutes),
+)
 _LEARNER_HEAD_QUERY = (
     select(
-        col(User.id),
-        col(User.email),
-        col(User.display_name),
-        col(User.role),
-        col(User.timezone),
-        col(User.daily_goal_minutes),
+        *USER_INFO_COLUMNS,
         col(LearnerParameters.parameters),
         *(getattr(LearnerParameters, name) for name in _CURVE_COLUMNS),
         _REVISION_QUERY.scalar_subquery().label("revision"),
@@ -351,6 +348,11 @@ def user_info(user: User) -> UserInfo:
     return UserInfo(
         user.id, user.email, user.display_name, user.role, user.timezone, user.daily_goal_minutes
     )
+
+
+def user_info_of(row: Any) -> UserInfo:
+    """The account from a row that starts with :data:`USER_INFO_COLUMNS`."""
+    return UserInfo(*row[: len(USER_INFO_COLUMNS)])
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -438,7 +440,8 @@ def store_curves(parameters: LearnerParameters) -> None:
         setattr(parameters, name, value)
 
 
-def card_memory(row: CardState) -> CardMemory:
+def card_memory(row: Any) -> CardMemory:
+    """A card's memory from a :class:`CardState` or any row with its memory columns."""
     return CardMemory(
         state=State(row.state),
         step=row.step,

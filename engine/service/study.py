@@ -24,7 +24,6 @@ from engine.scheduling import (
     ItemKind,
     MemoryGroup,
     Rating,
-    State,
     memory_group,
 )
 from engine.selector import Reason, StudyContext, select_next
@@ -315,7 +314,7 @@ class StudyUseCases(ServiceBase):
         stored = parameters.calibration if parameters is not None else None
         calibration = calibration_from(stored)
         scheduler = scheduler_from(parameters.parameters if parameters is not None else None)
-        card = _card_memory_of(found) if seen else None
+        card = card_memory(found) if seen else None
         group = MemoryGroup.SETTLED
         if seen and found.last_review is not None:
             group = memory_group(
@@ -491,7 +490,7 @@ class StudyUseCases(ServiceBase):
             row = connection.execute(
                 _CARD_QUERY, {"user_id": attempt.user_id, "item_id": item.id}
             ).first()
-            card = _card_memory_of(row) if row else CardMemory.new(attempt.served_at)
+            card = card_memory(row) if row else CardMemory.new(attempt.served_at)
             if state is not None:
                 scheduler = state.beliefs.scheduler
             else:
@@ -907,21 +906,6 @@ def _today_query() -> Any:
 
 
 _TODAY_QUERY = _today_query()
-
-
-def _card_memory_of(row: Any) -> CardMemory:
-    """A card's memory from a row with :data:`_CARD_COLUMNS`."""
-    return CardMemory(
-        state=State(row.state),
-        step=row.step,
-        stability=row.stability,
-        difficulty=row.difficulty,
-        due=row.due,
-        last_review=row.last_review,
-        reps=row.reps,
-        lapses=row.lapses,
-        proven_interval_days=row.proven_interval_days,
-    )
 
 
 def _answer_result(
