@@ -448,8 +448,12 @@ class StudyUseCases(ServiceBase):
     def _open_attempt(
         self, session: Session, user_id: int, now: datetime, scope: str
     ) -> Attempt | None:
-        """The learner's latest unanswered attempt of the last 30 minutes, if it is of this
-        scope and still answerable (its card unchanged, its item active)."""
+        """The attempt last served to the learner, if that was in the last 30 minutes, it is
+        unanswered, of this scope and still answerable (its card unchanged, its item active).
+
+        Only the latest attempt is looked at (one index probe): a question the learner moved
+        on from is not brought back later, and the cost does not grow with the attempts of
+        the last half hour (every one of them had to be checked for an answer)."""
         row = (
             session.connection()
             .execute(_OPEN_ATTEMPT_QUERY, {"user_id": user_id, "since": now - OPEN_ATTEMPT_TTL})
@@ -824,6 +828,7 @@ _ANSWER_QUERY: Any = (
     )
     .where(col(Attempt.token) == bindparam("token"))
 )
+_LATEST = Attempt.__table__.alias("latest")  # type: ignore[attr-defined]
 _OPEN_ATTEMPT_QUERY = (
     select(
         col(Attempt.token),
@@ -843,12 +848,19 @@ _OPEN_ATTEMPT_QUERY = (
         & (col(CardState.item_id) == col(Attempt.item_id)),
     )
     .where(
-        col(Attempt.user_id) == bindparam("user_id"),
-        col(Attempt.served_at) >= bindparam("since"),
+        col(Attempt.token)
+        == (
+            select(_LATEST.c.token)
+            .where(
+                _LATEST.c.user_id == bindparam("user_id"),
+                _LATEST.c.served_at >= bindparam("since"),
+            )
+            .order_by(_LATEST.c.served_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        ),
         col(Review.id).is_(None),
     )
-    .order_by(col(Attempt.served_at).desc())
-    .limit(1)
 )
 _RECENT_ITEMS_QUERY = (
     select(col(Review.item_id))

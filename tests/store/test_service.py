@@ -219,6 +219,27 @@ def test_a_reload_serves_the_same_open_attempt(study: StudyService) -> None:
     assert after is not None and after.token != first.token
 
 
+def test_only_the_last_served_question_is_served_again(study: StudyService) -> None:
+    """A reload serves the open question again only while it is the last one served: a
+    question left unanswered in one scope (an area) is not brought back after the learner
+    studied elsewhere."""
+    user = _student(study)
+    in_area = study.next_item(user, now=NOW, rng=np.random.default_rng(1), focus_area="A6.A")
+    assert in_area is not None and in_area.area_code == "A6.A"
+    moment = NOW + timedelta(minutes=1)
+    elsewhere = study.next_item(user, now=moment, rng=np.random.default_rng(2))
+    assert elsewhere is not None and elsewhere.token != in_area.token
+    reload = study.next_item(user, now=moment, rng=np.random.default_rng(3))
+    assert reload is not None and reload.token == elsewhere.token
+    study.answer(
+        user, elsewhere.token, _answer_for(study, elsewhere.kind, elsewhere.item_id), now=moment
+    )
+    back = study.next_item(
+        user, now=moment + timedelta(minutes=1), rng=np.random.default_rng(4), focus_area="A6.A"
+    )
+    assert back is not None and back.token != in_area.token
+
+
 def test_a_second_post_of_the_same_token_is_recorded_once(study: StudyService) -> None:
     user = _student(study)
     served = study.next_item(user, now=NOW, rng=np.random.default_rng(1))
