@@ -13,7 +13,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from sqlalchemy import BigInteger, Engine, bindparam, cast, exists, func, select
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+    type_coerce,
+)
 from sqlmodel import Session, col
 
 from engine.blueprint import AreaSpec, Blueprint, TestSpec
@@ -472,28 +482,48 @@ def epoch_us_column(column: Any, dialect: str) -> Any:
 @cache
 def _learner_cards_query(dialect: str) -> Any:
     """One learner's card states as :func:`card_table` reads them (``user_id`` bound at
-    execution). Built once per dialect: loading a learner is on every study request."""
+    execution). Built once per dialect: loading a learner is on every study request.
+
+    Times are epoch microseconds computed by PostgreSQL; SQLite's own date functions cost
+    more than the rest of the query together, so there the stored UTC text comes back as it
+    is and numpy parses it (:func:`card_table`)."""
+
+    def when(column: Any) -> Any:
+        if dialect == "sqlite":
+            return type_coerce(column, String)
+        return epoch_us_column(column, dialect)
+
     columns = (
         col(CardState.item_id),
         col(CardState.state),
         func.coalesce(col(CardState.step), -1),
         col(CardState.stability),
         col(CardState.difficulty),
-        epoch_us_column(col(CardState.due), dialect),
-        func.coalesce(epoch_us_column(col(CardState.last_review), dialect), 0),
+        when(col(CardState.due)),
+        when(col(CardState.last_review)),
         col(CardState.reps),
         col(CardState.lapses),
         col(CardState.proven_interval_days),
-        epoch_us_column(col(CardState.introduced_at), dialect),
+        when(col(CardState.introduced_at)),
         col(CardState.first_correct),
         col(CardState.version),
     )
     return select(*columns).where(col(CardState.user_id) == bindparam("user_id"))
 
 
+def _epoch_us(values: Sequence[Any]) -> np.ndarray:
+    """Epoch microseconds of a column of times: integers already, or SQLite's stored UTC text
+    ("2026-11-25 20:55:23.123456"); a missing time (never reviewed) is 0."""
+    if not any(isinstance(value, str) for value in values):
+        return np.array([value or 0 for value in values], np.int64)
+    parsed = np.array(values, dtype="datetime64[us]")
+    return np.where(np.isnat(parsed), 0, parsed.astype(np.int64))
+
+
 def card_table(catalog: ItemCatalog, rows: Sequence[Any]) -> tuple[CardTable, dict[str, int]]:
     """Build a card table from the column tuples of :func:`_learner_cards_query` (step None
     read as -1, never-reviewed as 0 µs), a column at a time."""
+    times = (5, 6, 10)
     cards = CardTable(len(catalog))
     if not rows:
         return cards, {}
@@ -516,5 +546,6 @@ def card_table(catalog: ItemCatalog, rows: Sequence[Any]) -> tuple[CardTable, di
         ("introduced_us", 10, np.int64),
         ("first_correct", 11, np.int8),
     ):
-        getattr(cards, name)[index] = np.array(columns[number], dtype)[keep]
+        values = _epoch_us(columns[number]) if number in times else columns[number]
+        getattr(cards, name)[index] = np.array(values, dtype)[keep]
     return cards, versions
