@@ -6,11 +6,21 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -565,7 +575,16 @@ class StudyUseCases(ServiceBase):
                 focus_area not in areas or areas[focus_area].test_code not in state.goals
             ):
                 raise InvalidInputError(f"{focus_area} is not an area of your tests")
-            sitting = self._current_sitting(session, user_id, now)
+            # Today's progress and the current sitting's start in one statement (nothing
+            # below writes a review, so reading them before planning changes nothing).
+            today, session_items, sitting = self._today(
+                session,
+                user_id,
+                state.user.timezone,
+                state.user.daily_goal_minutes,
+                now,
+                in_sitting=True,
+            )
             if sitting is None and state.goals:
                 mastery = area_mastery(
                     catalog,
@@ -598,14 +617,6 @@ class StudyUseCases(ServiceBase):
             served, attempt = self._plan_item(
                 session, user_id, now, rng, focus_area, state, focus_assignment
             )
-            today, session_items = self._today(
-                session,
-                user_id,
-                state.user.timezone,
-                state.user.daily_goal_minutes,
-                now,
-                sitting_started=sitting,
-            )
         self._record_served(attempt, new_sitting)
         return StudyScreen(
             served=served,
@@ -634,7 +645,7 @@ class StudyUseCases(ServiceBase):
                 raise NotFoundError("no answer to show for that question")
             user = get_user(session, user_id)
             result = self._feedback(session, review, duplicate=False)
-            today, _ = self._today(session, user_id, user.timezone, user.daily_goal_minutes, now)
+            today, _, _ = self._today(session, user_id, user.timezone, user.daily_goal_minutes, now)
             return result, today
 
     def _current_sitting(self, session: Session, user_id: int, now: datetime) -> datetime | None:
@@ -654,30 +665,27 @@ class StudyUseCases(ServiceBase):
         goal_minutes: int,
         now: datetime,
         *,
-        sitting_started: datetime | None = None,
-    ) -> tuple[TodayStats, int]:
-        """Today's progress, and the answers since ``sitting_started`` (0 without it), in one
-        aggregate query: the cost stays the same however many items the learner did today.
-        Time per answer is counted as :func:`engine.activity.study_days` counts it."""
+        in_sitting: bool = False,
+    ) -> tuple[TodayStats, int, datetime | None]:
+        """Today's progress in one aggregate query, whose cost stays the same however many
+        items the learner did today; with ``in_sitting``, also the current sitting's start
+        (see :meth:`_current_sitting`; None: away for over 30 minutes) and the answers since
+        it (0 without a sitting). Time per answer is counted as
+        :func:`engine.activity.study_days` counts it."""
         midnight = start_of_day(now, zone_named(timezone))
+        query = _TODAY_IN_SITTING_QUERY if in_sitting else _TODAY_QUERY
         row = (
             session.connection()
             .execute(
-                _TODAY_QUERY,
-                {
-                    "user_id": user_id,
-                    "midnight": midnight,
-                    # No sitting: a bound no answer reaches, so the count is 0.
-                    "since": sitting_started or _NEVER,
-                    "lower": min(midnight, sitting_started or midnight),
-                },
+                query,
+                {"user_id": user_id, "midnight": midnight, "idle_since": now - SESSION_IDLE},
             )
             .one()
         )
         stats = TodayStats(
-            items=int(row[0]), minutes=int(row[1]) / 60_000, goal_minutes=goal_minutes
+            items=int(row.items), minutes=int(row.spent_ms) / 60_000, goal_minutes=goal_minutes
         )
-        return stats, int(row[2])
+        return stats, int(row.in_sitting), row.sitting_started
 
     def figure_svg(self, item_id: str) -> str:
         """The SVG figure of an active item.
@@ -780,7 +788,6 @@ class StudyUseCases(ServiceBase):
 
 # -- the study loop's statements, built once ---------------------------------------------------
 
-_NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 _CARD_COLUMNS = (
     col(CardState.state),
     col(CardState.step),
@@ -896,7 +903,7 @@ _UPDATE_PARAMETERS = update(LearnerParameters).where(
 )
 
 
-def _today_query() -> Any:
+def _today_query(in_sitting: bool) -> Any:
     answered_at = col(Review.answered_at)
     response_ms = col(Review.response_ms)
     cap_ms = MAX_ANSWER_SECONDS * 1000
@@ -905,19 +912,24 @@ def _today_query() -> Any:
         (response_ms > cap_ms, cap_ms),
         else_=response_ms,
     )
-    today = answered_at >= bindparam("midnight", type_=UTCDateTime())
-    since = answered_at >= bindparam("since", type_=UTCDateTime())
+    midnight = bindparam("midnight", type_=UTCDateTime())
+    today = answered_at >= midnight
+    if in_sitting:
+        started: Any = _SITTING_QUERY.scalar_subquery()
+        since: Any = func.coalesce(func.sum(case((answered_at >= started, 1), else_=0)), 0)
+        lower: Any = case((started < midnight, started), else_=midnight)
+    else:
+        started, since, lower = null(), literal(0), midnight
     return select(
-        func.coalesce(func.sum(case((today, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((today, spent_ms), else_=0)), 0),
-        func.coalesce(func.sum(case((since, 1), else_=0)), 0),
-    ).where(
-        col(Review.user_id) == bindparam("user_id"),
-        answered_at >= bindparam("lower", type_=UTCDateTime()),
-    )
+        func.coalesce(func.sum(case((today, 1), else_=0)), 0).label("items"),
+        func.coalesce(func.sum(case((today, spent_ms), else_=0)), 0).label("spent_ms"),
+        since.label("in_sitting"),
+        started.label("sitting_started"),
+    ).where(col(Review.user_id) == bindparam("user_id"), answered_at >= lower)
 
 
-_TODAY_QUERY = _today_query()
+_TODAY_QUERY = _today_query(in_sitting=False)
+_TODAY_IN_SITTING_QUERY = _today_query(in_sitting=True)
 
 
 def _answer_result(
