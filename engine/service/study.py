@@ -915,7 +915,9 @@ def _today_query(in_sitting: bool) -> Any:
     midnight = bindparam("midnight", type_=UTCDateTime())
     today = answered_at >= midnight
     if in_sitting:
-        started: Any = _SITTING_QUERY.scalar_subquery()
+        # A CTE, so the sitting is looked up once however often the query refers to it.
+        sitting = _SITTING_QUERY.cte("sitting")
+        started: Any = select(sitting.c.started_at).scalar_subquery()
         since: Any = func.coalesce(func.sum(case((answered_at >= started, 1), else_=0)), 0)
         lower: Any = case((started < midnight, started), else_=midnight)
     else:
