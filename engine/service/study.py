@@ -813,61 +813,58 @@ _PARAMETERS_FOR_UPDATE = (
     .where(col(LearnerParameters.user_id) == bindparam("user_id"))
     .with_for_update()
 )
-_ANSWER_QUERY: Any = (
-    select(
-        col(Attempt.user_id),
-        col(Attempt.item_id),
-        col(Attempt.card_version),
-        col(Attempt.served_at),
-        col(Attempt.predicted_correct),
-        col(Review.id).label("review_id"),
-        *_CARD_COLUMNS,
-        col(CardState.introduced_at),
-        col(CardState.first_correct),
-        col(CardState.version),
+
+
+def _attempts_with_answers_and_cards(*columns: Any) -> Any:
+    """``columns`` of attempts, each joined with its answer (review) and its card state, if
+    any: what answering and re-serving an attempt both need to know."""
+    return (
+        select(*columns)
+        .select_from(Attempt)
+        .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
+        .outerjoin(
+            CardState,
+            (col(CardState.user_id) == col(Attempt.user_id))
+            & (col(CardState.item_id) == col(Attempt.item_id)),
+        )
     )
-    .select_from(Attempt)
-    .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
-    .outerjoin(
-        CardState,
-        (col(CardState.user_id) == col(Attempt.user_id))
-        & (col(CardState.item_id) == col(Attempt.item_id)),
-    )
-    .where(col(Attempt.token) == bindparam("token"))
-)
+
+
+_ANSWER_QUERY: Any = _attempts_with_answers_and_cards(
+    col(Attempt.user_id),
+    col(Attempt.item_id),
+    col(Attempt.card_version),
+    col(Attempt.served_at),
+    col(Attempt.predicted_correct),
+    col(Review.id).label("review_id"),
+    *_CARD_COLUMNS,
+    col(CardState.introduced_at),
+    col(CardState.first_correct),
+    col(CardState.version),
+).where(col(Attempt.token) == bindparam("token"))
 _LATEST = Attempt.__table__.alias("latest")  # type: ignore[attr-defined]
-_OPEN_ATTEMPT_QUERY = (
-    select(
-        col(Attempt.token),
-        col(Attempt.item_id),
-        col(Attempt.card_version),
-        col(Attempt.served_at),
-        col(Attempt.reason),
-        col(Attempt.predicted_correct),
-        col(Attempt.scope),
-        col(CardState.version),
-    )
-    .select_from(Attempt)
-    .outerjoin(Review, col(Review.attempt_token) == col(Attempt.token))
-    .outerjoin(
-        CardState,
-        (col(CardState.user_id) == col(Attempt.user_id))
-        & (col(CardState.item_id) == col(Attempt.item_id)),
-    )
-    .where(
-        col(Attempt.token)
-        == (
-            select(_LATEST.c.token)
-            .where(
-                _LATEST.c.user_id == bindparam("user_id"),
-                _LATEST.c.served_at >= bindparam("since"),
-            )
-            .order_by(_LATEST.c.served_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        ),
-        col(Review.id).is_(None),
-    )
+_OPEN_ATTEMPT_QUERY = _attempts_with_answers_and_cards(
+    col(Attempt.token),
+    col(Attempt.item_id),
+    col(Attempt.card_version),
+    col(Attempt.served_at),
+    col(Attempt.reason),
+    col(Attempt.predicted_correct),
+    col(Attempt.scope),
+    col(CardState.version),
+).where(
+    col(Attempt.token)
+    == (
+        select(_LATEST.c.token)
+        .where(
+            _LATEST.c.user_id == bindparam("user_id"),
+            _LATEST.c.served_at >= bindparam("since"),
+        )
+        .order_by(_LATEST.c.served_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    ),
+    col(Review.id).is_(None),
 )
 _RECENT_ITEMS_QUERY = (
     select(col(Review.item_id))
