@@ -69,3 +69,27 @@ def test_gunicorn_serves_health_and_home(
         server.wait(timeout=30)
         if server.stdout:
             server.stdout.close()
+
+
+def test_the_wsgi_module_freezes_what_it_loaded(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gunicorn's entry point moves everything loaded at start-up out of the garbage
+    collector's full passes (gc.freeze), so those passes do not stall requests."""
+    import gc
+    import importlib
+
+    database = tmp_path / "wsgi.db"
+    database.write_bytes(sqlite_template.read_bytes())
+    monkeypatch.setenv("PITSTOP_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("PITSTOP_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.delitem(sys.modules, "webui.wsgi", raising=False)
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        module = importlib.import_module("webui.wsgi")
+        assert module.app.name == "webui"
+        assert gc.get_freeze_count() > 10_000  # the app, its modules and their objects
+    finally:
+        gc.unfreeze()
+        monkeypatch.delitem(sys.modules, "webui.wsgi", raising=False)
