@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -113,9 +114,7 @@ class ContentUseCases(ServiceBase):
                     row.updated_at = now
                     session.add(row)
                     retired += 1
-            revision = hashlib.sha256(
-                "\n".join(sorted(f"{i.id}:{i.content_hash}" for i in bank.items)).encode()
-            ).hexdigest()[:16]
+            revision = _revision(session, bank)
             session.merge(Setting(key=CONTENT_REVISION, value=revision))
             self._ensure_builtin_decks(session, bank, now)
         return LoadReport(added, updated, unchanged, retired, revision)
@@ -145,3 +144,20 @@ class ContentUseCases(ServiceBase):
                 deck.name = name[:200]
                 deck.selection = selection
                 session.add(deck)
+
+
+def _revision(session: Session, bank: Bank) -> str:
+    """The content revision after loading ``bank``: unchanged when the bank (blueprint and
+    items) is what the current revision was made from, otherwise new and never used before.
+
+    Every process caches the catalog and item bodies under the revision it last read, so a
+    revision must never come back: "load bank, add a deck (a new revision), reload the same
+    bank" would otherwise return to the first revision, and a process that missed the deck's
+    would keep a catalog without it. The blueprint counts too (an area renamed)."""
+    items = sorted(f"{item.id}:{item.content_hash}" for item in bank.items)
+    blueprint = repr(tuple(bank.blueprint.values()))
+    digest = hashlib.sha256("\n".join([blueprint, *items]).encode()).hexdigest()[:16]
+    current = session.get(Setting, CONTENT_REVISION)
+    if current is not None and current.value.startswith(digest + "-"):
+        return current.value
+    return f"{digest}-{secrets.token_hex(4)}"

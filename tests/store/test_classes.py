@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from engine.answering import Answer
+from engine.content import Bank
 from engine.errors import (
     ContentError,
     ForbiddenError,
@@ -215,6 +216,22 @@ items:
     front: What does a charging system voltage of 14.4 V at 2,000 rpm tell you?
     back: The alternator and regulator are charging within a typical range.
 """
+
+
+def test_a_content_revision_never_comes_back(
+    study: StudyService, school: dict[str, int], fixture_bank: Bank
+) -> None:
+    """Load the bank, add a deck of new items, reload the same bank: the revision must be a
+    new one, or a process that cached the catalog before the deck (another app server, say)
+    would keep serving a catalog without the deck's items."""
+    first = study.load_content(fixture_bank, now=NOW).revision
+    assert study.load_content(fixture_bank, now=NOW).revision == first  # nothing changed
+    elsewhere = StudyService(study.engine)  # another process, with its own caches
+    assert "A6-C-F901" not in elsewhere.catalog().index
+    study.upload_deck(school["teacher"], "Extras", "charging.yaml", DECK_FILE.encode(), now=NOW)
+    reloaded = study.load_content(fixture_bank, now=NOW).revision
+    assert reloaded != first
+    assert "A6-C-F901" in elsewhere.catalog().index
 
 
 def test_uploaded_decks_use_the_bank_checker(study: StudyService, school: dict[str, int]) -> None:
