@@ -261,7 +261,8 @@ class ServiceBase:
         return LearnerState(user, goals, cards, versions, beliefs, enrolled=bool(head.enrolled))
 
 
-# learner_parameters' copies of each memory group's curve, as store_curves writes them.
+# learner_parameters' copies of each memory group's curve (curve_columns_of), in
+# MemoryGroup order, scale before decay: scale_failed_once, decay_failed_once, ...
 _CURVE_COLUMNS = tuple(
     f"{what}_{group.name.lower()}" for group in MemoryGroup for what in ("scale", "decay")
 )
@@ -394,17 +395,13 @@ def scheduler_from(values: Sequence[float] | None) -> MemoryScheduler:
 _DEFAULT_SCHEDULER = learner_scheduler()
 
 
-def recent_mcq_times(parameters: LearnerParameters | None) -> list[int]:
-    """The learner's latest multiple-choice response times (ms), newest last.
+def recent_mcq_ms(calibration: Mapping[str, Any] | None) -> list[int]:
+    """The learner's latest multiple-choice response times (ms), newest last, from a
+    ``learner_parameters.calibration`` value.
 
     Kept in the parameters row, which every answer already updates, so grading needs no
     query over the learner's whole review history.
     """
-    return recent_mcq_ms(parameters.calibration if parameters is not None else None)
-
-
-def recent_mcq_ms(calibration: Mapping[str, Any] | None) -> list[int]:
-    """:func:`recent_mcq_times` of a ``learner_parameters.calibration`` value."""
     return [int(value) for value in (calibration or {}).get("recent_mcq_ms", [])]
 
 
@@ -412,22 +409,19 @@ def typical_response_ms(recent: Sequence[int]) -> int | None:
     return int(np.median(recent)) if recent else None
 
 
-def calibration_of(parameters: LearnerParameters | None) -> StabilityCalibration:
-    """The stored calibration (an older row's, or a missing one, reads as a fresh start)."""
-    return calibration_from(parameters.calibration if parameters is not None else None)
-
-
 def calibration_from(stored: Mapping[str, Any] | None) -> StabilityCalibration:
-    """:func:`calibration_of` of a ``learner_parameters.calibration`` value."""
+    """The calibration of a ``learner_parameters.calibration`` value (an older row's, or a
+    missing one, reads as a fresh start)."""
     return StabilityCalibration.from_json(stored) if stored else StabilityCalibration()
 
 
 def curve_columns(parameters: LearnerParameters | None) -> dict[str, float]:
     """Each memory group's ``(scale, decay)`` as the row's calibration and parameters imply
-    them (exactly as :meth:`ServiceBase.learner_state` computes them), keyed by the
+    them (the curves :meth:`ServiceBase._load_learner` reads back), keyed by the
     ``learner_parameters`` columns that keep them for reports: ``scale_settled``,
     ``decay_settled``, ... ``None``: a fresh learner's."""
-    return curve_columns_of(scheduler_for(parameters), calibration_of(parameters))
+    stored = parameters.calibration if parameters is not None else None
+    return curve_columns_of(scheduler_for(parameters), calibration_from(stored))
 
 
 def curve_columns_of(
@@ -435,12 +429,7 @@ def curve_columns_of(
 ) -> dict[str, float]:
     """:func:`curve_columns` of a scheduler and calibration already at hand."""
     curves = calibration.curves(scheduler.parameters[20])
-    columns = {}
-    for group in MemoryGroup:
-        scale, decay = curves[group]
-        columns[f"scale_{group.name.lower()}"] = scale
-        columns[f"decay_{group.name.lower()}"] = decay
-    return columns
+    return dict(zip(_CURVE_COLUMNS, (value for curve in curves for value in curve), strict=True))
 
 
 def store_curves(parameters: LearnerParameters) -> None:
