@@ -11,6 +11,11 @@ class NotFoundError(PitstopError):
     """A referenced row (user, item, attempt, test) does not exist."""
 
 
+class UnknownAccountError(NotFoundError):
+    """The account a request speaks for does not exist (a session that outlived its account,
+    e.g. after a restore from an older backup)."""
+
+
 class InvalidInputError(PitstopError, ValueError):
     """An argument is malformed or out of range; the message names the bad value."""
 

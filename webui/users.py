@@ -8,12 +8,22 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import numpy as np
-from flask import abort, current_app
-from flask_login import UserMixin, current_user
+from flask import abort, current_app, g, session
+from flask_login import UserMixin, current_user, login_required, logout_user
 
+from engine.errors import UnknownAccountError
 from engine.service import UserInfo
 
-__all__ = ["CurrentUser", "now", "request_rng", "role_required", "signed_in"]
+__all__ = [
+    "CurrentUser",
+    "account_read",
+    "now",
+    "request_rng",
+    "role_required",
+    "session_login_required",
+    "session_user_id",
+    "signed_in",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +46,49 @@ class CurrentUser(UserMixin):  # type: ignore[misc]
 def signed_in() -> UserInfo:
     """The logged-in user's account (views behind ``login_required`` only)."""
     return cast(CurrentUser, current_user).info
+
+
+def session_login_required(view: F) -> F:
+    """``login_required`` without the account lookup, for the study loop's two routes (every
+    answer is a GET and a POST of them).
+
+    Flask-Login reads the account on each request before the view runs. These views take the
+    account id from the signed session cookie instead (:func:`session_user_id`), because their
+    service call reads the account anyway (GET /study, whose page then uses it:
+    :func:`account_read`) or only touches rows of that id and finds none for an unknown one
+    (POST /study/answer). Both raise :class:`UnknownAccountError` for an account that no
+    longer exists, which logs the session out as Flask-Login would. Without an id in the
+    session (no log-in, or a remember-me cookie still to be read), or when Flask-Login's
+    session protection rejects the session, this is plain ``login_required``; and anything
+    else in the request that reads ``current_user`` loads the account as usual.
+    """
+    guarded = login_required(view)
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        manager = current_app.login_manager  # type: ignore[attr-defined]
+        if "_login_user" in g or session_user_id() is None or manager._session_protection_failed():
+            return guarded(*args, **kwargs)
+        try:
+            return view(*args, **kwargs)
+        except UnknownAccountError:
+            logout_user()
+            return manager.unauthorized()
+
+    return cast(F, wrapped)
+
+
+def session_user_id() -> int | None:
+    """The signed-in account's id as the session cookie holds it (None: none), unchecked:
+    only for views behind :func:`session_login_required`, whose service calls check it."""
+    value = session.get("_user_id")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def account_read(info: UserInfo) -> None:
+    """Hand Flask-Login an account a service call has just read for this request, so that
+    ``current_user`` (the page's navigation, for one) does not read it again."""
+    g._login_user = CurrentUser(info)  # where Flask-Login keeps the request's user
 
 
 def now() -> datetime:

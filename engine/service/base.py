@@ -28,7 +28,7 @@ from sqlmodel import Session, col
 
 from engine.blueprint import AreaSpec, Blueprint, TestSpec
 from engine.catalog import CardTable, ItemCatalog, ItemInfo
-from engine.errors import InvalidInputError, NotFoundError
+from engine.errors import InvalidInputError, NotFoundError, UnknownAccountError
 from engine.mastery import AreaEvidence, Beliefs
 from engine.readiness import DEFAULT_CUT_SCORE
 from engine.scheduling import (
@@ -161,7 +161,7 @@ class ServiceBase:
         if checked is not None:  # already checked in this transaction
             return checked
         if revision is None:
-            revision = session.connection().execute(_REVISION_QUERY).scalar() or ""
+            revision = session.connection().execute(REVISION_QUERY).scalar() or ""
         with self._catalog_lock:
             snapshot = self._catalog
         if snapshot is None or snapshot.revision != revision:
@@ -223,7 +223,7 @@ class ServiceBase:
         connection = session.connection()
         head = connection.execute(_LEARNER_HEAD_QUERY, {"user_id": user_id}).first()
         if head is None:
-            raise NotFoundError(f"no user with id {user_id}")
+            raise UnknownAccountError(f"no user with id {user_id}")
         user = user_info_of(head)
         zone = zone_named(user.timezone)
         goals = {
@@ -276,7 +276,7 @@ def _stored_curves(row: Any) -> tuple[tuple[float, float], ...] | None:
     return tuple(zip(values[::2], values[1::2], strict=True))
 
 
-_REVISION_QUERY = select(col(Setting.value)).where(col(Setting.key) == CONTENT_REVISION)
+REVISION_QUERY = select(col(Setting.value)).where(col(Setting.key) == CONTENT_REVISION)
 _ITEM_QUERY = select(
     col(Item.id),
     col(Item.test_code),
@@ -300,7 +300,7 @@ _LEARNER_HEAD_QUERY = (
         *USER_INFO_COLUMNS,
         col(LearnerParameters.parameters),
         *(getattr(LearnerParameters, name) for name in _CURVE_COLUMNS),
-        _REVISION_QUERY.scalar_subquery().label("revision"),
+        REVISION_QUERY.scalar_subquery().label("revision"),
         exists().where(col(Enrollment.user_id) == col(User.id)).label("enrolled"),
     )
     .select_from(User)

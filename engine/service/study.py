@@ -26,7 +26,12 @@ from sqlmodel import Session, col
 
 from engine.activity import DEFAULT_ANSWER_SECONDS, MAX_ANSWER_SECONDS
 from engine.answering import CHOICE_LETTERS, Answer, apply_answer
-from engine.errors import InvalidInputError, NotFoundError, StaleAttemptError
+from engine.errors import (
+    InvalidInputError,
+    NotFoundError,
+    StaleAttemptError,
+    UnknownAccountError,
+)
 from engine.learner import start_of_day
 from engine.mastery import AreaEvidence, area_mastery, memory_recall, prior_known
 from engine.scheduling import (
@@ -39,10 +44,12 @@ from engine.scheduling import (
 from engine.selector import Reason, StudyContext, select_next
 from engine.service.base import (
     OPEN_ATTEMPT_TTL,
+    REVISION_QUERY,
     TYPICAL_TIME_WINDOW,
     ItemRecord,
     LearnerState,
     ServiceBase,
+    UserInfo,
     calibration_from,
     card_memory,
     curve_columns_of,
@@ -66,6 +73,7 @@ from engine.store.models import (
     LearnerParameters,
     Review,
     StudySession,
+    User,
     UTCDateTime,
 )
 
@@ -137,6 +145,7 @@ class StudyScreen:
     focus_area: str | None
     focus_label: str | None  # "A6.E Body Electrical Systems" or "assignment “…”"
     session_items: int
+    user: UserInfo  # the learner's account, as read for this screen
 
 
 @dataclass(frozen=True)
@@ -295,7 +304,10 @@ class StudyUseCases(ServiceBase):
         connection = session.connection()
         found = connection.execute(_ANSWER_QUERY, {"token": token}).first()
         if found is None or found.user_id != user_id:
+            if connection.execute(_USER_EXISTS_QUERY, {"user_id": user_id}).first() is None:
+                raise UnknownAccountError(f"no user with id {user_id}")
             raise NotFoundError("no such question was served to you; load the next question")
+        self._snapshot(session, found.revision or "")  # the revision came with the attempt
         if found.review_id is not None:
             earlier = session.get(Review, found.review_id)
             assert earlier is not None
@@ -625,6 +637,7 @@ class StudyUseCases(ServiceBase):
             focus_area=focus_area,
             focus_label=focus_name,
             session_items=session_items,
+            user=state.user,
         )
 
     def feedback(
@@ -841,7 +854,9 @@ _ANSWER_QUERY: Any = _attempts_with_answers_and_cards(
     col(CardState.introduced_at),
     col(CardState.first_correct),
     col(CardState.version),
+    REVISION_QUERY.scalar_subquery().label("revision"),
 ).where(col(Attempt.token) == bindparam("token"))
+_USER_EXISTS_QUERY = select(col(User.id)).where(col(User.id) == bindparam("user_id"))
 _LATEST = Attempt.__table__.alias("latest")  # type: ignore[attr-defined]
 _OPEN_ATTEMPT_QUERY = _attempts_with_answers_and_cards(
     col(Attempt.token),

@@ -4,11 +4,11 @@ import re
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlmodel import Session
 
 from engine.store.models import AreaPrior, Item, Review
-from tests.webui.conftest import TOKEN, Clock, csrf_token, save_plan, sign_up
+from tests.webui.conftest import CSRF, PASSWORD, TOKEN, Clock, csrf_token, save_plan, sign_up
 from webui import service
 
 
@@ -293,3 +293,71 @@ def test_a_malformed_token_names_no_question(student: FlaskClient) -> None:
         assert student.get(f"/study/feedback/{token}").status_code == 400
     response = student.post("/study/answer", data={"token": "bad\x00token", "choice": "A"})
     assert response.status_code in (400, 404), response.status_code
+
+
+def test_the_study_loop_reads_the_account_with_the_learner_and_logs_out_a_vanished_one(
+    client: FlaskClient, app: Flask
+) -> None:
+    # GET /study and POST /study/answer skip Flask-Login's account lookup (the learner's own
+    # statements read or check the account); count the statements that read user_account.
+    sign_up(client)
+    save_plan(client, A6="")
+    account_reads: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith("SELECT user_account."):
+            account_reads.append(statement)
+
+    engine = service(app).engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/study").get_data(as_text=True)
+        assert len(account_reads) == 1  # the learner's head query, not a second lookup
+        assert "Log out" in page  # the page's navigation saw the signed-in account
+        token, csrf = TOKEN.search(page), CSRF.search(page)
+        assert token and csrf
+        account_reads.clear()
+        answer = {"choice": "A"} if 'data-question="mcq"' in page else {"rating": "3"}
+        response = client.post(
+            "/study/answer",
+            data={"csrf_token": csrf.group(1), "token": token.group(1), **answer},
+        )
+        assert response.status_code == 303
+        assert account_reads == []
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    # A session that outlived its account (say, after restoring an older backup) is logged
+    # out on either route, as Flask-Login logs out an unknown id on any other page.
+    token, _, _ = _served(client)
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = "987654"
+    answer = client.post(
+        "/study/answer",
+        data={"csrf_token": csrf_token(client, "/login"), "token": token, "choice": "A"},
+    )
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+    with client.session_transaction() as cookie:
+        assert "_user_id" not in cookie
+        cookie["_user_id"] = "987654"
+    study = client.get("/study")
+    assert study.status_code == 302 and "/login" in study.headers["Location"]
+
+
+def test_a_remembered_log_in_studies_without_its_session(client: FlaskClient) -> None:
+    sign_up(client, email="kim@example.com")
+    save_plan(client, A6="")
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/plan")})
+    client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token(client, "/login"),
+            "email": "kim@example.com",
+            "password": PASSWORD,
+            "remember": "y",
+        },
+    )
+    assert client.get_cookie("remember_token") is not None
+    client.delete_cookie("session")  # the browser was closed; only the remember-me cookie is left
+    token, _, kind = _served(client)
+    assert _answer(client, token, kind).startswith("/study/feedback/")

@@ -21,7 +21,14 @@ from engine.scheduling import Rating
 from webui import service
 from webui.forms import AnswerForm
 from webui.inputs import study_scope
-from webui.users import now, request_rng, signed_in
+from webui.users import (
+    account_read,
+    now,
+    request_rng,
+    session_login_required,
+    session_user_id,
+    signed_in,
+)
 
 blueprint = Blueprint("study", __name__)
 
@@ -29,12 +36,13 @@ RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
 
 @blueprint.get("/study")
-@login_required  # type: ignore[misc]
+@session_login_required
 def study() -> ResponseReturnValue:
     area, assignment = study_scope()
     screen = service(current_app).study_screen(
-        signed_in().id, now=now(), rng=request_rng(), focus_area=area, focus_assignment=assignment
+        _user_id(), now=now(), rng=request_rng(), focus_area=area, focus_assignment=assignment
     )
+    account_read(screen.user)
     form = AnswerForm(token=screen.served.token if screen.served else "")
     response = current_app.make_response(
         render_template(
@@ -50,7 +58,7 @@ def study() -> ResponseReturnValue:
 
 
 @blueprint.post("/study/answer")
-@login_required  # type: ignore[misc]
+@session_login_required
 def answer() -> ResponseReturnValue:
     form = AnswerForm()
     if not form.validate_on_submit():
@@ -69,11 +77,18 @@ def answer() -> ResponseReturnValue:
         unsure=bool(form.unsure.data),
     )
     try:
-        service(current_app).answer(signed_in().id, form.token.data, submitted, now=now())
+        service(current_app).answer(_user_id(), form.token.data, submitted, now=now())
     except StaleAttemptError as error:
         flash(str(error), "warning")
         return redirect(url_for("study.study"), code=303)
     return redirect(url_for("study.feedback", token=form.token.data), code=303)
+
+
+def _user_id() -> int:
+    """The signed-in learner's id, without an account lookup when the route does not need
+    one (:func:`~webui.users.session_login_required`)."""
+    found = session_user_id()
+    return found if found is not None else signed_in().id
 
 
 @blueprint.get("/study/feedback/<token>")
