@@ -10,7 +10,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -92,13 +91,6 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
     confirm = PasswordField(
         "Repeat new password", validators=[EqualTo("password", message="The passwords differ.")]
     )
-
-
-class AnswerForm(FlaskForm):  # type: ignore[misc]
-    """The study answer: the attempt token, plus a choice or a rating sent by the button."""
-
-    token = HiddenField(validators=[DataRequired(), Length(max=64)])
-    unsure = BooleanField("I'm not sure")
 
 
 def plan_form(tests: list[tuple[str, str]], **values: Any) -> FlaskForm:

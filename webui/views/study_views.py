@@ -19,7 +19,6 @@ from engine.answering import CHOICE_LETTERS, Answer
 from engine.errors import InvalidInputError, StaleAttemptError
 from engine.scheduling import Rating
 from webui import service
-from webui.forms import AnswerForm
 from webui.inputs import study_scope
 from webui.users import (
     account_read,
@@ -33,6 +32,7 @@ from webui.users import (
 blueprint = Blueprint("study", __name__)
 
 RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+MAX_TOKEN_LENGTH = 64
 
 
 @blueprint.get("/study")
@@ -43,12 +43,10 @@ def study() -> ResponseReturnValue:
         _user_id(), now=now(), rng=request_rng(), focus_area=area, focus_assignment=assignment
     )
     account_read(screen.user)
-    form = AnswerForm(token=screen.served.token if screen.served else "")
     response = current_app.make_response(
         render_template(
             "study/study.html",
             screen=screen,
-            form=form,
             letters=CHOICE_LETTERS,
             ratings=RATING_LABELS,
         )
@@ -60,9 +58,12 @@ def study() -> ResponseReturnValue:
 @blueprint.post("/study/answer")
 @session_login_required
 def answer() -> ResponseReturnValue:
-    form = AnswerForm()
-    if not form.validate_on_submit():
+    # Read by hand rather than through a FlaskForm (this runs for every answer); CSRFProtect
+    # has already checked the form's CSRF token.
+    token = request.form.get("token", "")
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidInputError("the answer form was incomplete; reload the question")
+    unsure = request.form.get("unsure", "") not in ("", "false")  # as a BooleanField reads it
     choice = request.form.get("choice")
     rating = request.form.get("rating")
     if choice is not None and choice not in CHOICE_LETTERS:
@@ -74,14 +75,14 @@ def answer() -> ResponseReturnValue:
     submitted = Answer(
         choice=choice,
         self_rating=Rating(int(rating)) if rating else None,
-        unsure=bool(form.unsure.data),
+        unsure=unsure,
     )
     try:
-        service(current_app).answer(_user_id(), form.token.data, submitted, now=now())
+        service(current_app).answer(_user_id(), token, submitted, now=now())
     except StaleAttemptError as error:
         flash(str(error), "warning")
         return redirect(url_for("study.study"), code=303)
-    return redirect(url_for("study.feedback", token=form.token.data), code=303)
+    return redirect(url_for("study.feedback", token=token), code=303)
 
 
 def _user_id() -> int:
