@@ -152,10 +152,7 @@ def write_learner(url: str, catalog: ItemCatalog, learner: Learner) -> None:
                     "user_id": user.id,
                     "parameters": None,
                     "review_count": len(reviews),
-                    "calibration": {
-                        "log_likelihood": list(learner.calibration.log_likelihood),
-                        "observations": learner.calibration.observations,
-                    },
+                    "calibration": learner.calibration.to_json(),
                     # As every answer keeps them: the curves the learner is loaded with.
                     **curve_columns_of(learner.beliefs.scheduler, learner.calibration),
                     "updated_at": START,

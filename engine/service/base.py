@@ -246,7 +246,7 @@ class ServiceBase:
             )
         }
         scheduler = scheduler_from(head.parameters)
-        curves = _stored_curves(head)
+        curves = stored_curves(head)
         if curves is None:  # not stored yet: from the calibration's grids (hundreds of numbers)
             stored = connection.execute(_CALIBRATION_QUERY, {"user_id": user_id}).scalar()
             curves = calibration_from(stored).curves(scheduler.parameters[20])
@@ -268,7 +268,11 @@ _CURVE_COLUMNS = tuple(
 )
 
 
-def _stored_curves(row: Any) -> tuple[tuple[float, float], ...] | None:
+# The columns themselves, to select with the rest of a learner's row.
+STORED_CURVE_COLUMNS = tuple(getattr(LearnerParameters, name) for name in _CURVE_COLUMNS)
+
+
+def stored_curves(row: Any) -> tuple[tuple[float, float], ...] | None:
     """The curves stored in a learner's parameters row (None: no row, or not stored)."""
     values = [getattr(row, name) for name in _CURVE_COLUMNS]
     if any(value is None for value in values):
@@ -299,7 +303,7 @@ _LEARNER_HEAD_QUERY = (
     select(
         *USER_INFO_COLUMNS,
         col(LearnerParameters.parameters),
-        *(getattr(LearnerParameters, name) for name in _CURVE_COLUMNS),
+        *STORED_CURVE_COLUMNS,
         REVISION_QUERY.scalar_subquery().label("revision"),
         exists().where(col(Enrollment.user_id) == col(User.id)).label("enrolled"),
     )
@@ -428,8 +432,29 @@ def curve_columns_of(
     scheduler: MemoryScheduler, calibration: StabilityCalibration
 ) -> dict[str, float]:
     """:func:`curve_columns` of a scheduler and calibration already at hand."""
-    curves = calibration.curves(scheduler.parameters[20])
+    return columns_of_curves(calibration.curves(scheduler.parameters[20]))
+
+
+def columns_of_curves(curves: Sequence[tuple[float, float]]) -> dict[str, float]:
+    """Curves, one ``(scale, decay)`` per memory group, keyed by their stored columns."""
     return dict(zip(_CURVE_COLUMNS, (value for curve in curves for value in curve), strict=True))
+
+
+def updated_curves(
+    curves: Sequence[tuple[float, float]],
+    before: StabilityCalibration,
+    after: StabilityCalibration,
+    prior_decay: float,
+) -> tuple[tuple[float, float], ...]:
+    """The curves of ``after``, a calibration grown from ``before`` (whose curves are
+    ``curves``): only the groups whose evidence changed are estimated again, as an answer adds
+    evidence to one group at most and each estimate is a pass over its group's grid."""
+    return tuple(
+        curve
+        if after.log_likelihood[group] is before.log_likelihood[group]
+        else after.estimate(prior_decay, group)
+        for group, curve in enumerate(curves)
+    )
 
 
 def store_curves(parameters: LearnerParameters) -> None:

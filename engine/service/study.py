@@ -45,6 +45,7 @@ from engine.selector import Reason, StudyContext, select_next
 from engine.service.base import (
     OPEN_ATTEMPT_TTL,
     REVISION_QUERY,
+    STORED_CURVE_COLUMNS,
     TYPICAL_TIME_WINDOW,
     ItemRecord,
     LearnerState,
@@ -52,15 +53,17 @@ from engine.service.base import (
     UserInfo,
     calibration_from,
     card_memory,
-    curve_columns_of,
+    columns_of_curves,
     epoch_us,
     fuzz_rng,
     get_user,
     recent_mcq_ms,
     scheduler_for,
     scheduler_from,
+    stored_curves,
     summary_horizons,
     typical_response_ms,
+    updated_curves,
     zone_named,
 )
 from engine.store.db import autocommit, transaction
@@ -345,7 +348,11 @@ class StudyUseCases(ServiceBase):
                 first_seen=found.introduced_at,
                 last_review=found.last_review,
             )
-        scale, decay = calibration.curves(scheduler.parameters[20])[group]
+        prior_decay = scheduler.parameters[20]
+        curves = (stored_curves(parameters) if parameters is not None else None) or (
+            calibration.curves(prior_decay)
+        )
+        scale, decay = curves[group]
         if card is not None and card.last_review is not None and now < card.last_review:
             now = card.last_review
         recent = recent_mcq_ms(stored)
@@ -424,7 +431,9 @@ class StudyUseCases(ServiceBase):
         learner = {
             "calibration": {**result.calibration.to_json(), "recent_mcq_ms": recent},
             "updated_at": now,
-            **curve_columns_of(scheduler, result.calibration),
+            **columns_of_curves(
+                updated_curves(curves, calibration, result.calibration, prior_decay)
+            ),
         }
         if parameters is None:
             connection.execute(insert(LearnerParameters), {**learner, "user_id": user_id})
@@ -822,7 +831,11 @@ _PARAMETERS_QUERY = select(col(LearnerParameters.parameters)).where(
     col(LearnerParameters.user_id) == bindparam("user_id")
 )
 _PARAMETERS_FOR_UPDATE = (
-    select(col(LearnerParameters.parameters), col(LearnerParameters.calibration))
+    select(
+        col(LearnerParameters.parameters),
+        col(LearnerParameters.calibration),
+        *STORED_CURVE_COLUMNS,
+    )
     .where(col(LearnerParameters.user_id) == bindparam("user_id"))
     .with_for_update()
 )

@@ -346,12 +346,20 @@ def test_calibration_round_trips_through_json_and_reads_old_rows_as_fresh() -> N
     calibration = StabilityCalibration().observe(
         elapsed_days=2.0, stability=1.0, guess_rate=0.25, correct=True
     )
-    again = StabilityCalibration.from_json(json.loads(json.dumps(calibration.to_json())))
+    stored = calibration.to_json()
+    assert isinstance(stored["log_likelihood"], str)  # float32 in base64, not 1,092 numbers
+    again = StabilityCalibration.from_json(json.loads(json.dumps(stored)))
     assert again.observations == 1
     assert again.estimate() == pytest.approx(calibration.estimate(), rel=1e-4)
+    assert np.allclose(again.log_likelihood, calibration.log_likelihood, atol=1e-5)
+    # Rows written before the compact form kept the grids as lists of numbers.
+    as_lists = {"log_likelihood": [list(grid) for grid in calibration.log_likelihood]}
+    assert StabilityCalibration.from_json(as_lists).log_likelihood == calibration.log_likelihood
     old = {"log_likelihood": [0.0] * 41, "observations": 7, "recent_mcq_ms": [9000]}
     assert StabilityCalibration.from_json(old) == StabilityCalibration()
     assert StabilityCalibration.from_json({}) == StabilityCalibration()
+    for broken in ("not base64!", "AAAA"):  # not base64; base64 of the wrong length
+        assert StabilityCalibration.from_json({"log_likelihood": broken}) == StabilityCalibration()
 
 
 def test_memory_groups_follow_the_cards_history() -> None:

@@ -427,7 +427,7 @@ def test_a_learners_curves_come_from_their_stored_copies_or_else_from_the_grids(
         from_grids = StabilityCalibration.from_json(row.calibration).curves()
     assert row.calibration["observations"] > 0
     assert from_grids != StabilityCalibration().curves()  # the evidence moved them
-    # The columns are computed from the unrounded grids, the JSON keeps 4 decimals.
+    # The columns are computed from the unrounded grids, the JSON keeps float32.
     assert np.ravel(stored) == pytest.approx(np.ravel(from_grids), rel=1e-4)
     with transaction(study.engine, write=True) as session:
         session.execute(
