@@ -82,6 +82,27 @@ from engine.store.models import (
 
 
 @dataclass(frozen=True)
+class ServedAttempt:
+    """An ``attempt`` row as the study loop builds and reads it: a plain record, because a
+    table model validates every field on construction, and this is built on every serve."""
+
+    token: str
+    user_id: int
+    item_id: str
+    card_version: int
+    served_at: datetime
+    reason: str
+    predicted_correct: float
+    scope: str
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _ATTEMPT_FIELDS}
+
+
+_ATTEMPT_FIELDS = tuple(ServedAttempt.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class ServedItem:
     """An item as shown to a learner. ``body`` never carries the key or explanations of a
     multiple-choice item; those come back with the answer."""
@@ -183,18 +204,18 @@ class StudyUseCases(ServiceBase):
         self._record_served(attempt, None)
         return served
 
-    def _record_served(self, attempt: Attempt | None, sitting: StudySession | None) -> None:
+    def _record_served(self, attempt: ServedAttempt | None, sitting: StudySession | None) -> None:
         """Write what serving an item starts, in a short write transaction of its own: the
         planning before it only reads, so on SQLite other learners' answers are not kept
         waiting for the write lock while one learner's next item is chosen."""
         if sitting is None:
             if attempt is not None:  # one INSERT, no transaction around it
                 with autocommit(self.engine, write=True) as connection:
-                    connection.execute(insert(Attempt), attempt.model_dump())
+                    connection.execute(insert(Attempt), attempt.row())
             return
         with transaction(self.engine, write=True) as session:
             if attempt is not None:
-                session.connection().execute(insert(Attempt), attempt.model_dump())
+                session.connection().execute(insert(Attempt), attempt.row())
             # Another request of the same learner may have started the sitting meanwhile.
             if self._current_sitting(session, sitting.user_id, sitting.started_at) is None:
                 session.add(sitting)
@@ -208,7 +229,7 @@ class StudyUseCases(ServiceBase):
         focus_area: str | None,
         state: LearnerState | None,
         focus_assignment: int | None = None,
-    ) -> tuple[ServedItem | None, Attempt | None]:
+    ) -> tuple[ServedItem | None, ServedAttempt | None]:
         """The item to serve and the new attempt to record for it (None when the learner's
         open attempt is served again, or nothing is in scope). Only reads."""
         scope = focus_area or (f"assignment:{focus_assignment}" if focus_assignment else "")
@@ -256,14 +277,14 @@ class StudyUseCases(ServiceBase):
         else:
             known = float(prior_known(catalog, state.cards, state.beliefs)[index])
         guess = catalog.guess_rate[index]
-        attempt = Attempt(
+        attempt = ServedAttempt(
             token=secrets.token_urlsafe(24),
             user_id=user_id,
             item_id=selection.item_id,
             card_version=state.versions.get(selection.item_id, 0),
             served_at=now,
             reason=selection.reason_text[:300],
-            predicted_correct=known + (1 - known) * guess,
+            predicted_correct=float(known + (1 - known) * guess),
             scope=scope,
         )
         return self._served(session, attempt, selection.reason, state), attempt
@@ -478,7 +499,7 @@ class StudyUseCases(ServiceBase):
 
     def _open_attempt(
         self, session: Session, user_id: int, now: datetime, scope: str
-    ) -> Attempt | None:
+    ) -> ServedAttempt | None:
         """The attempt last served to the learner, if that was in the last 30 minutes, it is
         unanswered, of this scope and still answerable (its card unchanged, its item active).
 
@@ -495,7 +516,7 @@ class StudyUseCases(ServiceBase):
         item = self.item_record(session, row.item_id)
         if item is None or item.retired:
             return None
-        return Attempt(
+        return ServedAttempt(
             token=row.token,
             user_id=user_id,
             item_id=row.item_id,
@@ -509,7 +530,7 @@ class StudyUseCases(ServiceBase):
     def _served(
         self,
         session: Session,
-        attempt: Attempt,
+        attempt: ServedAttempt,
         reason: Reason | None,
         state: LearnerState | None = None,
     ) -> ServedItem:
