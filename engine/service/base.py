@@ -15,14 +15,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from sqlalchemy import (
     BigInteger,
+    Date,
     Engine,
+    Float,
     String,
     bindparam,
     cast,
     exists,
     func,
+    literal,
+    null,
     select,
     type_coerce,
+    union_all,
 )
 from sqlmodel import Session, col
 
@@ -52,6 +57,7 @@ from engine.store.models import (
     Goal,
     Item,
     LearnerParameters,
+    Review,
     Setting,
     Test,
     User,
@@ -106,6 +112,7 @@ class LearnerState:
     versions: dict[str, int]
     beliefs: Beliefs
     enrolled: bool = True  # in a class (False: no assignments to look up)
+    recent_item_ids: tuple[str, ...] = ()  # the items of the latest answers, oldest first
 
 
 class ServiceBase:
@@ -217,34 +224,38 @@ class ServiceBase:
         return []
 
     def _load_learner(self, session: Session, user_id: int, now: datetime) -> LearnerState:
-        """Everything the planner knows of a learner, in four plain (Core) statements: the
+        """Everything the planner knows of a learner, in three plain (Core) statements: the
         account with its parameters, the content revision and whether it is in a class;
-        goals; area priors; cards."""
+        goals, area priors and the latest answers' items; cards."""
         connection = session.connection()
         head = connection.execute(_LEARNER_HEAD_QUERY, {"user_id": user_id}).first()
         if head is None:
             raise UnknownAccountError(f"no user with id {user_id}")
         user = user_info_of(head)
         zone = zone_named(user.timezone)
-        goals = {
-            test_code: (
-                datetime.combine(exam_date, EXAM_HOUR, tzinfo=zone).astimezone(UTC)
-                if exam_date
-                else None
-            )
-            for test_code, exam_date in connection.execute(_GOALS_QUERY, {"user_id": user_id})
-        }
+        goals: dict[str, datetime | None] = {}
+        evidence: dict[str, AreaEvidence] = {}
+        recent: list[tuple[float, str]] = []
+        side_rows = connection.execute(
+            _LEARNER_SIDE_QUERY,
+            {"user_id": user_id, "recent": max(self.planner.max_same_area_run, 1)},
+        )
+        for kind, key, exam_date, first, second in side_rows:
+            if kind == "g":
+                goals[key] = (
+                    datetime.combine(exam_date, EXAM_HOUR, tzinfo=zone).astimezone(UTC)
+                    if exam_date
+                    else None
+                )
+            elif kind == "p":
+                evidence[key] = AreaEvidence(first, second)
+            else:
+                recent.append((first, key))
         catalog = self._snapshot(session, head.revision or "").catalog
         rows = connection.execute(
             _learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id}
         ).all()
         cards, versions = card_table(catalog, rows)
-        evidence = {
-            area_code: AreaEvidence(attempts, known)
-            for area_code, attempts, known in connection.execute(
-                _PRIORS_QUERY, {"user_id": user_id}
-            )
-        }
         scheduler = scheduler_from(head.parameters)
         curves = stored_curves(head)
         if curves is None:  # not stored yet: from the calibration's grids (hundreds of numbers)
@@ -258,7 +269,15 @@ class ServiceBase:
             decay=decay,
             group_curves=curves,
         )
-        return LearnerState(user, goals, cards, versions, beliefs, enrolled=bool(head.enrolled))
+        return LearnerState(
+            user,
+            goals,
+            cards,
+            versions,
+            beliefs,
+            enrolled=bool(head.enrolled),
+            recent_item_ids=tuple(item for _, item in sorted(recent, reverse=True)),
+        )
 
 
 # learner_parameters' copies of each memory group's curve (curve_columns_of), in
@@ -314,12 +333,43 @@ _LEARNER_HEAD_QUERY = (
 _CALIBRATION_QUERY = select(col(LearnerParameters.calibration)).where(
     col(LearnerParameters.user_id) == bindparam("user_id")
 )
-_GOALS_QUERY = select(col(Goal.test_code), col(Goal.exam_date)).where(
-    col(Goal.user_id) == bindparam("user_id")
+_LATEST_ANSWERS = (
+    select(
+        col(Review.item_id),
+        func.row_number()
+        .over(order_by=(col(Review.answered_at).desc(), col(Review.id).desc()))
+        .label("position"),
+    )
+    .where(col(Review.user_id) == bindparam("user_id"))
+    .order_by(col(Review.answered_at).desc(), col(Review.id).desc())
+    .limit(bindparam("recent"))
+    .subquery()
 )
-_PRIORS_QUERY = select(
-    col(AreaPrior.area_code), col(AreaPrior.attempts), col(AreaPrior.known)
-).where(col(AreaPrior.user_id) == bindparam("user_id"))
+# A learner's goals ("g": test, exam date), area priors ("p": area, attempts, known) and the
+# items of the latest answers ("r": item, position from the newest) as one statement's rows.
+_LEARNER_SIDE_QUERY = union_all(
+    select(
+        literal("g").label("kind"),
+        col(Goal.test_code).label("key"),
+        col(Goal.exam_date).label("exam_date"),
+        cast(null(), Float).label("first"),
+        cast(null(), Float).label("second"),
+    ).where(col(Goal.user_id) == bindparam("user_id")),
+    select(
+        literal("p"),
+        col(AreaPrior.area_code),
+        cast(null(), Date),
+        col(AreaPrior.attempts),
+        col(AreaPrior.known),
+    ).where(col(AreaPrior.user_id) == bindparam("user_id")),
+    select(
+        literal("r"),
+        _LATEST_ANSWERS.c.item_id,
+        cast(null(), Date),
+        cast(_LATEST_ANSWERS.c.position, Float),
+        cast(null(), Float),
+    ),
+)
 
 
 # -- helpers ---------------------------------------------------------------------------------

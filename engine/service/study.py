@@ -238,11 +238,6 @@ class StudyUseCases(ServiceBase):
             return self._served(session, open_attempt, None, state), None
         if state is None:
             state = self._load_learner(session, user_id, now)
-        connection = session.connection()
-        recent = connection.execute(
-            _RECENT_ITEMS_QUERY,
-            {"user_id": user_id, "limit": max(self.planner.max_same_area_run, 1)},
-        ).scalars()
         catalog = self.catalog(session)
         zone = zone_named(state.user.timezone)
         midnight_us = epoch_us(start_of_day(now, zone))
@@ -258,7 +253,7 @@ class StudyUseCases(ServiceBase):
             now=now,
             exam_at=state.goals,
             assignments=assignments,
-            recent_item_ids=tuple(reversed(list(recent))),
+            recent_item_ids=state.recent_item_ids,
             new_today=int(
                 np.count_nonzero(state.cards.seen & (state.cards.introduced_us >= midnight_us))
             ),
@@ -914,12 +909,6 @@ _OPEN_ATTEMPT_QUERY = _attempts_with_answers_and_cards(
         .scalar_subquery()
     ),
     col(Review.id).is_(None),
-)
-_RECENT_ITEMS_QUERY = (
-    select(col(Review.item_id))
-    .where(col(Review.user_id) == bindparam("user_id"))
-    .order_by(col(Review.answered_at).desc(), col(Review.id).desc())
-    .limit(bindparam("limit"))
 )
 _SITTING_QUERY = (
     select(col(StudySession.started_at))

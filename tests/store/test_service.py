@@ -622,3 +622,29 @@ def test_a_single_statement_runs_as_its_own_transaction(
     with autocommit(study.engine, write=True) as connection:  # no commit: it is its own
         connection.execute(update(User).where(col(User.id) == user).values(display_name="Sal"))
     assert study.find_user_by_id(user).display_name == "Sal"  # type: ignore[union-attr]
+
+
+def test_a_learner_loads_with_goals_priors_and_the_latest_answers_items(
+    study: StudyService,
+) -> None:
+    """Goals, area priors and the items of the latest answers come in one statement; the
+    planner's same-area rule needs the latest answers' items oldest first."""
+    user = _student(study)
+    study.record_placement(user, {"A6-E-001": "A", "A6-E-002": None}, now=NOW)
+    moment = NOW + timedelta(minutes=5)
+    rng = np.random.default_rng(3)
+    answered = []
+    for _ in range(4):
+        served = study.next_item(user, now=moment, rng=rng)
+        assert served is not None
+        study.answer(
+            user, served.token, _answer_for(study, served.kind, served.item_id), now=moment
+        )
+        answered.append(served.item_id)
+        moment += timedelta(minutes=3)
+    with transaction(study.engine) as session:
+        state = study._load_learner(session, user, moment)
+    assert state.recent_item_ids == tuple(answered[-study.planner.max_same_area_run :])
+    assert state.goals == {"A6": datetime(2026, 3, 20, 9, tzinfo=UTC)}  # exams start at 09:00
+    placed = state.beliefs.area_evidence["A6.E"]
+    assert placed.attempts == 2  # two placement items of A6.E
