@@ -128,7 +128,9 @@ def _limit_logins(app: Flask) -> None:
     # The decorated views check their limit themselves when called. The limiter's app-wide
     # before-request hook would only look up, on every other request (two per answer), that
     # no limit applies: about 2% of an answer's CPU. There are no app-wide limits to check.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # not there when RATELIMIT_ENABLED is off
+        hooks.remove(limiter._check_request_limit)
 
 
 def service(app: Flask) -> StudyService:
