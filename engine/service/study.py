@@ -66,7 +66,7 @@ from engine.service.base import (
     updated_curves,
     zone_named,
 )
-from engine.store.db import autocommit, transaction
+from engine.store.db import transaction, unhurried_write
 from engine.store.models import (
     AreaPrior,
     Attempt,
@@ -209,8 +209,8 @@ class StudyUseCases(ServiceBase):
         planning before it only reads, so on SQLite other learners' answers are not kept
         waiting for the write lock while one learner's next item is chosen."""
         if sitting is None:
-            if attempt is not None:  # one INSERT, no transaction around it
-                with autocommit(self.engine, write=True) as connection:
+            if attempt is not None:  # one INSERT, not waiting for the disk
+                with unhurried_write(self.engine) as connection:
                     connection.execute(insert(Attempt), attempt.row())
             return
         with transaction(self.engine, write=True) as session:

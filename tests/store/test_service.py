@@ -624,6 +624,33 @@ def test_a_single_statement_runs_as_its_own_transaction(
     assert study.find_user_by_id(user).display_name == "Sal"  # type: ignore[union-attr]
 
 
+def test_a_served_item_is_recorded_without_waiting_for_the_disk_and_answers_still_wait(
+    study: StudyService,
+) -> None:
+    """unhurried_write (the attempt row of a served item) commits with PostgreSQL's
+    synchronous_commit off, in its own transaction only: the answer's commit on the same
+    pooled connection waits for the disk again. On SQLite it is a plain autocommit write."""
+    from engine.store.db import unhurried_write
+
+    user = _student(study)
+    postgres = study.engine.dialect.name == "postgresql"
+    with unhurried_write(study.engine) as connection:
+        connection.execute(update(User).where(col(User.id) == user).values(display_name="Sal"))
+        if postgres:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    assert study.find_user_by_id(user).display_name == "Sal"  # type: ignore[union-attr]
+    if postgres:
+        study.engine.pool.dispose()  # one pooled connection: the next one is the same
+        with unhurried_write(study.engine):
+            pass
+        with transaction(study.engine, write=True) as session:
+            setting = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar()
+            assert setting == "on"
+    served = study.next_item(user, now=NOW, rng=np.random.default_rng(0))
+    assert served is not None  # its attempt is answerable
+    study.answer(user, served.token, _answer_for(study, served.kind, served.item_id), now=NOW)
+
+
 def test_a_learner_loads_with_goals_priors_and_the_latest_answers_items(
     study: StudyService,
 ) -> None:
