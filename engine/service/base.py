@@ -499,14 +499,11 @@ def updated_curves(
     prior_decay: float,
 ) -> tuple[tuple[float, float], ...]:
     """The curves of ``after``, a calibration grown from ``before`` (whose curves are
-    ``curves``): only the groups whose evidence changed are estimated again, as an answer adds
-    evidence to one group at most and each estimate is a pass over its group's grid."""
-    return tuple(
-        curve
-        if after.log_likelihood[group] is before.log_likelihood[group]
-        else after.estimate(prior_decay, group)
-        for group, curve in enumerate(curves)
-    )
+    ``curves``): estimated again only when the answer added evidence (most answers within a
+    sitting add none), as each estimate is a pass over the grids."""
+    if after.log_likelihood is before.log_likelihood:
+        return tuple(curves)
+    return after.curves(prior_decay)
 
 
 def store_curves(parameters: LearnerParameters) -> None:
