@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/pitstop init
 	$(BIN)/pitstop demo
-	$(BIN)/pitstop serve --bind 127.0.0.1:8000
+	$(BIN)/pitstop serve --bind 127.0.0.1:8000 --access-log
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -43,7 +43,12 @@ def test_gunicorn_serves_health_and_home(
     StudyService(engine).load_content(fixture_bank, now=NOW)
     engine.dispose()
     port = _free_port()
-    env = {**os.environ, "PITSTOP_DATABASE_URL": url, "PITSTOP_INSTANCE_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PITSTOP_DATABASE_URL": url,
+        "PITSTOP_INSTANCE_DIR": str(tmp_path),
+        "PITSTOP_ACCESS_LOG": "1",  # off by default (the proxy logs requests)
+    }
     server = subprocess.Popen(
         [str(PITSTOP), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
         env=env,
@@ -67,8 +72,10 @@ def test_gunicorn_serves_health_and_home(
     finally:
         server.terminate()
         server.wait(timeout=30)
+        output = server.stdout.read().decode() if server.stdout else ""
         if server.stdout:
             server.stdout.close()
+    assert '"GET /healthz HTTP/1.1" 200' in output  # the access log asked for
 
 
 def test_the_wsgi_module_freezes_what_it_loaded(
