@@ -465,13 +465,18 @@ WEAK_FIRST_EXPOSURE: dict[int, tuple[float, float]] = {
     MemoryGroup.KNOWN_AT_FIRST: (0.5, 1.0),
     MemoryGroup.SETTLED: (1.0, 1.0),
 }
-FSRS_DEFAULTS: dict[int, tuple[float, float]] = dict.fromkeys(MemoryGroup, (1.0, 1.0))
+# FSRS's defaults, except that a fact met once fades with 1.3 × w20: how fast a single
+# exposure fades is the least identified part of a learner's curve (the evidence on it comes
+# mostly a day later), and a belief too flat there overvalues new material at long horizons.
+FSRS_LIKE: dict[int, tuple[float, float]] = {
+    **dict.fromkeys(MemoryGroup, (1.0, 1.0)),
+    MemoryGroup.FAILED_ONCE: (1.0, 1.3),
+}
 # (prior weight, centres per group) of each kind of learner.
 LEARNER_KINDS: tuple[tuple[float, dict[int, tuple[float, float]]], ...] = (
     (0.5, WEAK_FIRST_EXPOSURE),
-    (0.5, FSRS_DEFAULTS),
+    (0.5, FSRS_LIKE),
 )
-GROUP_PRIORS = WEAK_FIRST_EXPOSURE  # the centres before any evidence leans either way
 MIN_EVIDENCE_DAYS = 0.25  # reviews closer together than six hours tell little about decay
 
 
