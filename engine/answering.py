@@ -111,6 +111,16 @@ def apply_answer(
             typical_response_ms=typical_response_ms,
             policy=grading,
         )
+    if (
+        card is None
+        and correct
+        and kind.guess_rate > 0
+        and prior_correct is not None
+        and rating != Rating.Easy
+        and _known_given_correct(prior_correct, kind.guess_rate) < grading.guess_threshold
+    ):
+        # More likely a lucky guess than a memory: the learner's memory is that of a miss.
+        rating = Rating.Again
     before = card if card is not None else CardMemory.new(now)
     elapsed_days = 0
     predicted = prior_correct if prior_correct is not None else kind.guess_rate
@@ -136,3 +146,10 @@ def apply_answer(
         elapsed_days=int(elapsed_days),
         calibration=calibration,
     )
+
+
+def _known_given_correct(prior_correct: float, guess_rate: float) -> float:
+    """P(the learner knew the item | a right first answer), from the prior P(correct) =
+    k + (1 − k)·g: k / P(correct)."""
+    known = max(prior_correct - guess_rate, 0.0) / (1 - guess_rate)
+    return known / prior_correct if prior_correct > 0 else 0.0

@@ -87,6 +87,7 @@ class GradingPolicy:
     slow_factor: float = 2.0
     fast_factor: float = 0.5
     default_typical_ms: int = 20_000
+    guess_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 < self.fast_factor < 1 < self.slow_factor:
@@ -449,20 +450,47 @@ _DECAY_GRID = DEFAULT_PARAMETERS[20] * np.exp(0.27 * np.arange(-6, 7))  # 0.03 t
 _CELLS = _SCALE_GRID.size * _DECAY_GRID.size
 _SCALE_SIGMA = 0.8  # lognormal priors, wide enough for a learner's evidence to take over
 _DECAY_SIGMA = 0.8  # within days
-# Prior centres per group: (stability scale, decay ÷ the scheduler's w20). FSRS's defaults,
-# except for a fact failed at first look and met once: FSRS's w0 is fitted to cards that go
-# through learning steps, and a single exposure is remembered far less (about a quarter
-# after a week: Cepeda et al. 2006). Centres 0.3 and 2.5 × w20 give, on the grid, a prior
-# recall of 0.32 after a week where FSRS's defaults say 0.55; the pessimism also makes the
-# planner check such items, which is how it learns the learner's real curve (evidence comes
-# only from reviews, never from new items).
-GROUP_PRIORS: dict[int, tuple[float, float]] = {
+# Prior centres per group: (stability scale, decay ÷ the scheduler's w20), for two kinds of
+# learner. How much a single exposure is worth differs between learners far more than FSRS's
+# w0 allows: for some, a fact failed at first look and met once is remembered far less than
+# FSRS's w0 says (about a quarter after a week: Cepeda et al. 2006); for others FSRS's
+# defaults hold. No one prior serves both: the pessimistic one makes the planner restudy in
+# the sitting what such a learner would have kept anyway, FSRS's makes it skip restudies that
+# another learner needs. So the prior is a mixture of the two, and each learner's own
+# evidence (from every group at once: the kind is the learner's, not the group's) decides
+# between them. Centres 0.3 and 2.5 × w20 give, on the grid, a prior recall of 0.32 after a
+# week where FSRS's defaults say 0.55.
+WEAK_FIRST_EXPOSURE: dict[int, tuple[float, float]] = {
     MemoryGroup.FAILED_ONCE: (0.3, 2.5),
     MemoryGroup.FAILED_RESTUDIED: (1.0, 1.0),
-    MemoryGroup.KNOWN_AT_FIRST: (1.0, 1.0),
+    MemoryGroup.KNOWN_AT_FIRST: (0.5, 1.0),
     MemoryGroup.SETTLED: (1.0, 1.0),
 }
+# FSRS's defaults, except that a fact met once fades with 1.3 × w20: how fast a single
+# exposure fades is the least identified part of a learner's curve (the evidence on it comes
+# mostly a day later), and a belief too flat there overvalues new material at long horizons.
+FSRS_LIKE: dict[int, tuple[float, float]] = {
+    **dict.fromkeys(MemoryGroup, (1.0, 1.0)),
+    MemoryGroup.FAILED_ONCE: (1.0, 1.3),
+}
+# (prior weight, centres per group) of each kind of learner.
+LEARNER_KINDS: tuple[tuple[float, dict[int, tuple[float, float]]], ...] = (
+    (0.5, WEAK_FIRST_EXPOSURE),
+    (0.5, FSRS_LIKE),
+)
 MIN_EVIDENCE_DAYS = 0.25  # reviews closer together than six hours tell little about decay
+
+
+def _log_sum_exp(values: np.ndarray) -> float:
+    top = float(values.max())
+    return top + math.log(float(np.exp(values - top).sum()))
+
+
+def _posterior_means(weights: np.ndarray) -> tuple[float, float]:
+    """``(scale, decay)``: the means of their logarithms under ``weights`` on the grid."""
+    scale = float(np.exp(np.sum(weights.sum(axis=1) * np.log(_SCALE_GRID))))
+    decay = float(np.exp(np.sum(weights.sum(axis=0) * np.log(_DECAY_GRID))))
+    return scale, decay
 
 
 def _empty_grids() -> tuple[tuple[float, ...], ...]:
@@ -541,25 +569,46 @@ class StabilityCalibration:
     def posterior(
         self, prior_decay: float = DEFAULT_PARAMETERS[20], group: int = MemoryGroup.SETTLED
     ) -> np.ndarray:
-        """The posterior weights on the (scale, decay) grid of ``group``."""
-        scale_centre, decay_ratio = GROUP_PRIORS[group]
-        log_prior = (
-            -0.5 * (np.log(_SCALE_GRID / scale_centre)[:, None] / _SCALE_SIGMA) ** 2
-            - 0.5 * (np.log(_DECAY_GRID / (prior_decay * decay_ratio))[None, :] / _DECAY_SIGMA) ** 2
-        )
-        grid = np.asarray(self.log_likelihood[group]).reshape(log_prior.shape)
-        log_posterior = grid + log_prior
-        weights = np.exp(log_posterior - log_posterior.max())
-        return weights / weights.sum()
+        """The posterior weights on the (scale, decay) grid of ``group``: a mixture over
+        :data:`LEARNER_KINDS`, each kind weighted by how well it explains all the evidence."""
+        kind_weights, posteriors = self._mixture(prior_decay)
+        mixed = np.tensordot(kind_weights, posteriors[:, group], axes=1)
+        return mixed / mixed.sum()
+
+    def kind_weights(self, prior_decay: float = DEFAULT_PARAMETERS[20]) -> np.ndarray:
+        """Posterior probability of each of :data:`LEARNER_KINDS` for this learner."""
+        return self._mixture(prior_decay)[0]
+
+    def _mixture(self, prior_decay: float) -> tuple[np.ndarray, np.ndarray]:
+        """Kind weights, and per kind and group the normalised posterior grid."""
+        shape = (_SCALE_GRID.size, _DECAY_GRID.size)
+        grids = np.asarray(self.log_likelihood).reshape(_GROUPS, *shape)
+        log_evidence = np.empty(len(LEARNER_KINDS))
+        posteriors = np.empty((len(LEARNER_KINDS), _GROUPS, *shape))
+        for kind, (weight, centres) in enumerate(LEARNER_KINDS):
+            total = math.log(weight)
+            for group in MemoryGroup:
+                scale_centre, decay_ratio = centres[group]
+                log_prior = (
+                    -0.5 * (np.log(_SCALE_GRID / scale_centre)[:, None] / _SCALE_SIGMA) ** 2
+                    - 0.5
+                    * (np.log(_DECAY_GRID / (prior_decay * decay_ratio))[None, :] / _DECAY_SIGMA)
+                    ** 2
+                )
+                log_prior -= _log_sum_exp(log_prior)
+                log_posterior = grids[group] + log_prior
+                marginal = _log_sum_exp(log_posterior)
+                total += marginal
+                posteriors[kind, group] = np.exp(log_posterior - marginal)
+            log_evidence[kind] = total
+        weights = np.exp(log_evidence - log_evidence.max())
+        return weights / weights.sum(), posteriors
 
     def estimate(
         self, prior_decay: float = DEFAULT_PARAMETERS[20], group: int = MemoryGroup.SETTLED
     ) -> tuple[float, float]:
         """``(scale, decay)`` of ``group``: the posterior means of their logarithms."""
-        weights = self.posterior(prior_decay, group)
-        scale = float(np.exp(np.sum(weights.sum(axis=1) * np.log(_SCALE_GRID))))
-        decay = float(np.exp(np.sum(weights.sum(axis=0) * np.log(_DECAY_GRID))))
-        return scale, decay
+        return _posterior_means(self.posterior(prior_decay, group))
 
     def curves(
         self, prior_decay: float = DEFAULT_PARAMETERS[20]
@@ -567,7 +616,11 @@ class StabilityCalibration:
         """``(scale, decay)`` of every group, in :class:`MemoryGroup` order."""
         cached = self._curves.get(prior_decay)
         if cached is None:
-            cached = tuple(self.estimate(prior_decay, group) for group in MemoryGroup)
+            kind_weights, posteriors = self._mixture(prior_decay)
+            mixed = np.tensordot(kind_weights, posteriors, axes=1)
+            cached = tuple(
+                _posterior_means(mixed[group] / mixed[group].sum()) for group in MemoryGroup
+            )
             self._curves[prior_decay] = cached
         return cached
 

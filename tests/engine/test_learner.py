@@ -96,6 +96,40 @@ def test_a_wrong_answer_is_again_and_i_dont_know_is_wrong(blueprint: Blueprint) 
     assert (unknown.correct, unknown.rating) == (False, Rating.Again)
 
 
+def test_a_right_first_answer_that_was_likely_a_guess_is_graded_again(
+    blueprint: Blueprint,
+) -> None:
+    """Before any evidence an unseen item is known one time in five: a right four-option
+    answer is then as likely a lucky guess as a memory (0.2 against 0.8 × 0.25), and a guess
+    leaves the memory of a miss. A fast answer still shows recall, and a learner who has
+    shown they know the area is believed."""
+    catalog = synthetic_catalog(blueprint, tests=("A6",), flashcards=0)
+    rng = np.random.default_rng(0)
+    items = [item for item in catalog.items if item.difficulty == 3]
+    learner = Learner(catalog, [Goal("A6")])
+    slow = learner.answer(
+        items[0].id, NOW, rng, answer=Answer(choice="B", response_ms=20_000), key="B"
+    )
+    assert (slow.correct, slow.rating) == (True, Rating.Again)
+    fast = learner.answer(
+        items[1].id, NOW, rng, answer=Answer(choice="B", response_ms=2_000), key="B"
+    )
+    assert (fast.correct, fast.rating) == (True, Rating.Easy)
+    area = items[2].area_code
+    shown = [item for item in catalog.items if item.area_code == area][3:23]
+    for item in shown:
+        learner.answer(item.id, NOW, rng, answer=Answer(choice="B", response_ms=9_000), key="B")
+    trusted = next(
+        item
+        for item in catalog.items
+        if item.area_code == area and not learner.cards.seen[catalog.index[item.id]]
+    )
+    known = learner.answer(
+        trusted.id, NOW, rng, answer=Answer(choice="B", response_ms=9_000), key="B"
+    )
+    assert (known.correct, known.rating) == (True, Rating.Good)
+
+
 def test_calibration_learns_a_fast_forgetter(blueprint: Blueprint) -> None:
     """A learner who forgets much faster than FSRS's defaults predict gets a stability scale
     below 1, so the planner and mastery stop trusting the defaults."""

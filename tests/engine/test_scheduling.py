@@ -333,13 +333,46 @@ def test_calibration_groups_learn_separately() -> None:
     assert curves[MemoryGroup.SETTLED] == pytest.approx((1.0, DEFAULT_PARAMETERS[20]))
 
 
-def test_fresh_memories_start_pessimistic() -> None:
+def test_fresh_memories_start_between_the_two_kinds_of_learner() -> None:
     """Before any evidence, a fact failed once is believed to fade faster than FSRS's w0
-    says, so the planner checks such facts (and learns the learner's real curve)."""
+    says (half the prior is on learners for whom it does), so the planner checks such facts
+    and learns which kind of learner this is."""
     scale, decay = StabilityCalibration().curves()[MemoryGroup.FAILED_ONCE]
     believed = float(recall_curve(7.0, DEFAULT_PARAMETERS[0] * scale, decay))
     fsrs = float(recall_curve(7.0, DEFAULT_PARAMETERS[0], DEFAULT_PARAMETERS[20]))
-    assert 0.2 < believed < 0.4 < fsrs
+    assert 0.3 < believed < 0.5 < fsrs
+    assert StabilityCalibration().kind_weights() == pytest.approx([0.5, 0.5])
+
+
+@pytest.mark.parametrize(("scale", "decay", "weak"), [(1.0, 0.1542, False), (0.3, 0.4, True)])
+def test_evidence_decides_the_kind_of_learner(scale: float, decay: float, weak: bool) -> None:
+    """Reviews of facts met in one sitting tell a learner who keeps them as FSRS says from
+    one who loses them fast, and the belief about a fact failed once follows."""
+    rng = np.random.default_rng(4)
+    calibration = StabilityCalibration()
+    groups = {MemoryGroup.FAILED_ONCE: DEFAULT_PARAMETERS[0], MemoryGroup.KNOWN_AT_FIRST: 2.3}
+    for k in range(120):
+        group = list(groups)[k % 2]
+        elapsed = (1.0, 3.0, 7.0)[k % 3]
+        truth = float(recall_curve(elapsed, groups[group] * scale, decay))
+        calibration = calibration.observe(
+            elapsed_days=elapsed,
+            stability=groups[group],
+            guess_rate=0.25,
+            correct=bool(rng.random() < truth + (1 - truth) * 0.25),
+            group=group,
+        )
+    weak_weight = float(calibration.kind_weights()[0])
+    fitted_scale, fitted_decay = calibration.curves()[MemoryGroup.FAILED_ONCE]
+    week = float(recall_curve(7.0, DEFAULT_PARAMETERS[0] * fitted_scale, fitted_decay))
+    prior_scale, prior_decay = StabilityCalibration().curves()[MemoryGroup.FAILED_ONCE]
+    before = float(recall_curve(7.0, DEFAULT_PARAMETERS[0] * prior_scale, prior_decay))
+    if weak:
+        assert weak_weight > 0.8
+        assert week < before
+    else:
+        assert weak_weight < 0.3
+        assert week > before
 
 
 def test_calibration_round_trips_through_json_and_reads_old_rows_as_fresh() -> None:

@@ -169,3 +169,38 @@ def test_revision_0004_fills_in_each_learners_curves_and_downgrades(database_url
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_revision_0005_recomputes_stale_curves(database_url: str) -> None:
+    """Curves stored under the previous prior are recomputed from each row's calibration."""
+    engine = connect(database_url)
+    _empty(engine)
+    upgrade(engine, "0004")
+    calibration = StabilityCalibration()
+    for day in range(1, 30):
+        calibration = calibration.observe(
+            elapsed_days=day / 3,
+            stability=2.0,
+            guess_rate=0.25,
+            correct=day % 3 != 0,
+            group=day % 4,
+        )
+    with engine.begin() as connection:
+        populate(connection)
+        connection.execute(
+            text(
+                "UPDATE learner_parameters SET calibration = :c, scale_failed_once = 0.3,"
+                " decay_failed_once = 0.4"
+            ),
+            {"c": json.dumps(calibration.to_json())},
+        )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT * FROM learner_parameters WHERE user_id = 1")).one()
+    stored = LearnerParameters(
+        user_id=1, parameters=row._mapping["parameters"], calibration=calibration.to_json()
+    )
+    expected = curve_columns(stored)
+    assert {name: row._mapping[name] for name in expected} == pytest.approx(expected, rel=1e-12)
+    engine.dispose()
