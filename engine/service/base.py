@@ -62,6 +62,7 @@ from engine.store.models import (
     Setting,
     Test,
     User,
+    UTCDateTime,
 )
 
 ROLES = ("student", "instructor", "admin")
@@ -236,12 +237,12 @@ class ServiceBase:
         zone = zone_named(user.timezone)
         goals: dict[str, datetime | None] = {}
         evidence: dict[str, AreaEvidence] = {}
-        recent: list[tuple[float, str]] = []
+        recent: list[tuple[datetime, float, str]] = []
         side_rows = connection.execute(
             _LEARNER_SIDE_QUERY,
             {"user_id": user_id, "recent": max(self.planner.max_same_area_run, 1)},
         )
-        for kind, key, exam_date, first, second in side_rows:
+        for kind, key, exam_date, first, second, answered_at in side_rows:
             if kind == "g":
                 goals[key] = (
                     datetime.combine(exam_date, EXAM_HOUR, tzinfo=zone).astimezone(UTC)
@@ -251,7 +252,7 @@ class ServiceBase:
             elif kind == "p":
                 evidence[key] = AreaEvidence(first, second)
             else:
-                recent.append((first, key))
+                recent.append((answered_at, first, key))
         catalog = self._snapshot(session, head.revision or "").catalog
         rows = connection.execute(
             _learner_cards_query(session.get_bind().dialect.name), {"user_id": user_id}
@@ -277,7 +278,7 @@ class ServiceBase:
             versions,
             beliefs,
             enrolled=bool(head.enrolled),
-            recent_item_ids=tuple(item for _, item in sorted(recent, reverse=True)),
+            recent_item_ids=tuple(item for _, _, item in sorted(recent)),  # oldest first
         )
 
 
@@ -335,19 +336,16 @@ _CALIBRATION_QUERY = select(col(LearnerParameters.calibration)).where(
     col(LearnerParameters.user_id) == bindparam("user_id")
 )
 _LATEST_ANSWERS = (
-    select(
-        col(Review.item_id),
-        func.row_number()
-        .over(order_by=(col(Review.answered_at).desc(), col(Review.id).desc()))
-        .label("position"),
-    )
+    select(col(Review.item_id), col(Review.answered_at), col(Review.id))
     .where(col(Review.user_id) == bindparam("user_id"))
     .order_by(col(Review.answered_at).desc(), col(Review.id).desc())
     .limit(bindparam("recent"))
     .subquery()
 )
 # A learner's goals ("g": test, exam date), area priors ("p": area, attempts, known) and the
-# items of the latest answers ("r": item, position from the newest) as one statement's rows.
+# items of the latest answers ("r": item, review id, answered at) as one statement's rows.
+# (A row_number() over the answers instead of the time and id made PostgreSQL sort all of a
+# learner's reviews.)
 _LEARNER_SIDE_QUERY = union_all(
     select(
         literal("g").label("kind"),
@@ -355,6 +353,7 @@ _LEARNER_SIDE_QUERY = union_all(
         col(Goal.exam_date).label("exam_date"),
         cast(null(), Float).label("first"),
         cast(null(), Float).label("second"),
+        cast(null(), UTCDateTime).label("at"),
     ).where(col(Goal.user_id) == bindparam("user_id")),
     select(
         literal("p"),
@@ -362,13 +361,15 @@ _LEARNER_SIDE_QUERY = union_all(
         cast(null(), Date),
         col(AreaPrior.attempts),
         col(AreaPrior.known),
+        cast(null(), UTCDateTime),
     ).where(col(AreaPrior.user_id) == bindparam("user_id")),
     select(
         literal("r"),
         _LATEST_ANSWERS.c.item_id,
         cast(null(), Date),
-        cast(_LATEST_ANSWERS.c.position, Float),
+        cast(_LATEST_ANSWERS.c.id, Float),
         cast(null(), Float),
+        _LATEST_ANSWERS.c.answered_at,
     ),
 )
 
