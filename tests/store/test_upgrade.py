@@ -123,21 +123,28 @@ def test_the_previous_revision_upgrades_on_each_database(database_url: str) -> N
     engine.dispose()
 
 
-def test_revision_0004_fills_in_each_learners_curves_and_downgrades(database_url: str) -> None:
-    """Rows written before the curve columns get the curves the engine computes from their
-    calibration and fitted parameters; downgrading keeps the settled curve."""
-    engine = connect(database_url)
-    _empty(engine)
-    upgrade(engine, "0003")
+def _observed(miss_every: int) -> StabilityCalibration:
+    """A calibration with evidence in every memory group: 29 reviews, one in ``miss_every``
+    missed."""
     calibration = StabilityCalibration()
     for day in range(1, 30):
         calibration = calibration.observe(
             elapsed_days=day / 3,
             stability=2.0,
             guess_rate=0.25,
-            correct=day % 4 != 0,
+            correct=day % miss_every != 0,
             group=day % 4,
         )
+    return calibration
+
+
+def test_revision_0004_fills_in_each_learners_curves_and_downgrades(database_url: str) -> None:
+    """Rows written before the curve columns get the curves the engine computes from their
+    calibration and fitted parameters; downgrading keeps the settled curve."""
+    engine = connect(database_url)
+    _empty(engine)
+    upgrade(engine, "0003")
+    calibration = _observed(miss_every=4)
     fitted = list(DEFAULT_PARAMETERS)
     fitted[20] = 0.3
     with engine.begin() as connection:
@@ -176,15 +183,7 @@ def test_revision_0005_recomputes_stale_curves(database_url: str) -> None:
     engine = connect(database_url)
     _empty(engine)
     upgrade(engine, "0004")
-    calibration = StabilityCalibration()
-    for day in range(1, 30):
-        calibration = calibration.observe(
-            elapsed_days=day / 3,
-            stability=2.0,
-            guess_rate=0.25,
-            correct=day % 3 != 0,
-            group=day % 4,
-        )
+    calibration = _observed(miss_every=3)
     with engine.begin() as connection:
         populate(connection)
         connection.execute(
