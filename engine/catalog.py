@@ -90,8 +90,10 @@ class ItemCatalog:
 
     def mask_for_tests(self, test_codes: Iterable[str]) -> np.ndarray:
         """Bank items of the given tests (deck items come in through assignments only)."""
-        wanted = [self.test_codes.index(code) for code in test_codes if code in self.test_codes]
-        return np.isin(self.test_of, wanted) & self.in_bank
+        codes = self.test_codes
+        wanted = np.zeros(len(codes), bool)
+        wanted[[codes.index(code) for code in test_codes if code in codes]] = True
+        return wanted[self.test_of] & self.in_bank  # a lookup: np.isin sorts, ten times slower
 
     def mask_for_items(self, item_ids: Iterable[str]) -> np.ndarray:
         mask = np.zeros(len(self.items), bool)
@@ -100,8 +102,10 @@ class ItemCatalog:
 
     def mask_for_areas(self, area_codes: Iterable[str]) -> np.ndarray:
         """Bank items of the given areas."""
-        wanted = [self.area_codes.index(code) for code in area_codes if code in self.area_codes]
-        return np.isin(self.area_of, wanted) & self.in_bank
+        codes = self.area_codes
+        wanted = np.zeros(len(codes), bool)
+        wanted[[codes.index(code) for code in area_codes if code in codes]] = True
+        return wanted[self.area_of] & self.in_bank
 
 
 _NO_STEP = -1
