@@ -166,7 +166,7 @@ def _options(engine: Engine, write: bool) -> dict[str, Any]:
 @contextmanager
 def autocommit(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
     """A bare connection on which each statement is its own transaction, for single
-    statements on hot paths (the signed-in user's lookup, recording a served item): no ORM
+    statements on hot paths (the signed-in user's lookup on most pages): no ORM
     session, no BEGIN and COMMIT around the statement. Without ``write`` a statement that
     writes raises :class:`WriteInReadTransactionError`, as in :func:`transaction`. Several
     statements that must agree belong in a transaction."""
