@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -13,7 +13,7 @@ from engine.errors import InvalidInputError
 from engine.service.base import (
     EMAIL,
     ROLES,
-    USER_INFO_COLUMNS,
+    USER_INFO_QUERY,
     ServiceBase,
     UserInfo,
     get_user,
@@ -132,7 +132,7 @@ class AccountUseCases(ServiceBase):
     def find_user_by_id(self, user_id: int) -> UserInfo | None:
         """The account, or None. On every signed-in request: one plain statement."""
         with autocommit(self.engine) as connection:
-            row = connection.execute(_USER_INFO_QUERY, {"user_id": user_id}).first()
+            row = connection.execute(USER_INFO_QUERY, {"user_id": user_id}).first()
         return user_info_of(row) if row is not None else None
 
     def credentials(self, email: str) -> tuple[UserInfo, str] | None:
@@ -174,6 +174,3 @@ class AccountUseCases(ServiceBase):
             user = get_user(session, user_id)
             user.daily_goal_minutes = daily_goal_minutes
             session.add(user)
-
-
-_USER_INFO_QUERY = select(*USER_INFO_COLUMNS).where(col(User.id) == bindparam("user_id"))

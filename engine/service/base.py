@@ -320,6 +320,7 @@ USER_INFO_COLUMNS = (
     col(User.timezone),
     col(User.daily_goal_minutes),
 )
+USER_INFO_QUERY = select(*USER_INFO_COLUMNS).where(col(User.id) == bindparam("user_id"))
 _LEARNER_HEAD_QUERY = (
     select(
         *USER_INFO_COLUMNS,

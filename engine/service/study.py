@@ -47,6 +47,7 @@ from engine.service.base import (
     REVISION_QUERY,
     STORED_CURVE_COLUMNS,
     TYPICAL_TIME_WINDOW,
+    USER_INFO_QUERY,
     ItemRecord,
     LearnerState,
     ServiceBase,
@@ -76,7 +77,6 @@ from engine.store.models import (
     LearnerParameters,
     Review,
     StudySession,
-    User,
     UTCDateTime,
 )
 
@@ -323,7 +323,7 @@ class StudyUseCases(ServiceBase):
         connection = session.connection()
         found = connection.execute(_ANSWER_QUERY, {"token": token}).first()
         if found is None or found.user_id != user_id:
-            if connection.execute(_USER_EXISTS_QUERY, {"user_id": user_id}).first() is None:
+            if connection.execute(USER_INFO_QUERY, {"user_id": user_id}).first() is None:
                 raise UnknownAccountError(f"no user with id {user_id}")
             raise NotFoundError("no such question was served to you; load the next question")
         self._snapshot(session, found.revision or "")  # the revision came with the attempt
@@ -885,7 +885,6 @@ _ANSWER_QUERY: Any = _attempts_with_answers_and_cards(
     col(CardState.version),
     REVISION_QUERY.scalar_subquery().label("revision"),
 ).where(col(Attempt.token) == bindparam("token"))
-_USER_EXISTS_QUERY = select(col(User.id)).where(col(User.id) == bindparam("user_id"))
 _LATEST = Attempt.__table__.alias("latest")  # type: ignore[attr-defined]
 _OPEN_ATTEMPT_QUERY = _attempts_with_answers_and_cards(
     col(Attempt.token),
