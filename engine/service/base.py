@@ -15,10 +15,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Connection,
     Date,
     Engine,
     Float,
+    Integer,
     String,
     bindparam,
     cast,
@@ -30,6 +33,8 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlmodel import Session, col
 
 from engine.blueprint import AreaSpec, Blueprint, TestSpec
@@ -513,6 +518,39 @@ def store_curves(parameters: LearnerParameters) -> None:
     FSRS parameters."""
     for name, value in curve_columns(parameters).items():
         setattr(parameters, name, value)
+
+
+def recompute_stored_curves(connection: Connection) -> None:
+    """Write every learner's curve columns afresh from their calibration and parameters:
+    for a migration after which the stored copies no longer follow from the engine's curve
+    maths (revisions 0004 and 0005). Reads the table as plain columns, whatever the
+    models say."""
+    table = sa_table(
+        "learner_parameters",
+        sa_column("user_id", Integer()),
+        sa_column("parameters", JSON()),
+        sa_column("calibration", JSON()),
+        *[sa_column(name, Float()) for name in _CURVE_COLUMNS],
+    )
+    rows = connection.execute(
+        select(table.c.user_id, table.c.parameters, table.c.calibration)
+    ).all()
+    updates = [
+        {
+            "uid": user_id,
+            **curve_columns(
+                LearnerParameters(user_id=user_id, parameters=parameters, calibration=calibration)
+            ),
+        }
+        for user_id, parameters, calibration in rows
+    ]
+    if updates:
+        connection.execute(
+            table.update()
+            .where(table.c.user_id == bindparam("uid"))
+            .values({name: bindparam(name) for name in _CURVE_COLUMNS}),
+            updates,
+        )
 
 
 def card_memory(row: Any) -> CardMemory:

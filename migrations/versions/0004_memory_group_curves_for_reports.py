@@ -39,42 +39,10 @@ def upgrade() -> None:
         for group in _GROUPS:
             batch_op.add_column(sa.Column(f'scale_{group}', sa.Float(), nullable=True))
             batch_op.add_column(sa.Column(f'decay_{group}', sa.Float(), nullable=True))
-    _fill_curves()
-
-
-def _fill_curves() -> None:
     # Imported here: the engine's current curve maths is what the rows must agree with.
-    from engine.service.base import curve_columns
-    from engine.store.models import LearnerParameters
+    from engine.service.base import recompute_stored_curves
 
-    names = [f'{kind}_{group}' for group in (*_GROUPS, 'settled') for kind in ('scale', 'decay')]
-    table = sa.table(
-        'learner_parameters',
-        sa.column('user_id', sa.Integer()),
-        sa.column('parameters', sa.JSON()),
-        sa.column('calibration', sa.JSON()),
-        *[sa.column(name, sa.Float()) for name in names],
-    )
-    connection = op.get_bind()
-    rows = connection.execute(
-        sa.select(table.c.user_id, table.c.parameters, table.c.calibration)
-    ).all()
-    updates = [
-        {
-            'uid': user_id,
-            **curve_columns(
-                LearnerParameters(user_id=user_id, parameters=parameters, calibration=calibration)
-            ),
-        }
-        for user_id, parameters, calibration in rows
-    ]
-    if updates:
-        connection.execute(
-            table.update()
-            .where(table.c.user_id == sa.bindparam('uid'))
-            .values({name: sa.bindparam(name) for name in names}),
-            updates,
-        )
+    recompute_stored_curves(op.get_bind())
 
 
 def downgrade() -> None:

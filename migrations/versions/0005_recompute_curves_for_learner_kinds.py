@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005'
@@ -24,42 +23,11 @@ down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_GROUPS = ('failed_once', 'failed_restudied', 'known_at_first', 'settled')
-
-
 def upgrade() -> None:
     # Imported here: the engine's current curve maths is what the rows must agree with.
-    from engine.service.base import curve_columns
-    from engine.store.models import LearnerParameters
+    from engine.service.base import recompute_stored_curves
 
-    names = [f'{kind}_{group}' for group in _GROUPS for kind in ('scale', 'decay')]
-    table = sa.table(
-        'learner_parameters',
-        sa.column('user_id', sa.Integer()),
-        sa.column('parameters', sa.JSON()),
-        sa.column('calibration', sa.JSON()),
-        *[sa.column(name, sa.Float()) for name in names],
-    )
-    connection = op.get_bind()
-    rows = connection.execute(
-        sa.select(table.c.user_id, table.c.parameters, table.c.calibration)
-    ).all()
-    updates = [
-        {
-            'uid': user_id,
-            **curve_columns(
-                LearnerParameters(user_id=user_id, parameters=parameters, calibration=calibration)
-            ),
-        }
-        for user_id, parameters, calibration in rows
-    ]
-    if updates:
-        connection.execute(
-            table.update()
-            .where(table.c.user_id == sa.bindparam('uid'))
-            .values({name: sa.bindparam(name) for name in names}),
-            updates,
-        )
+    recompute_stored_curves(op.get_bind())
 
 
 def downgrade() -> None:
