@@ -12,6 +12,7 @@ from typing import Any, cast
 import numpy as np
 from sqlalchemy import (
     CursorResult,
+    Table,
     bindparam,
     case,
     func,
@@ -67,7 +68,7 @@ from engine.service.base import (
     updated_curves,
     zone_named,
 )
-from engine.store.db import transaction, unhurried_write
+from engine.store.db import transaction, unhurried_insert
 from engine.store.models import (
     AreaPrior,
     Attempt,
@@ -100,6 +101,7 @@ class ServedAttempt:
 
 
 _ATTEMPT_FIELDS = tuple(ServedAttempt.__dataclass_fields__)
+_ATTEMPT_TABLE = cast(Table, Attempt.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -210,8 +212,7 @@ class StudyUseCases(ServiceBase):
         waiting for the write lock while one learner's next item is chosen."""
         if sitting is None:
             if attempt is not None:  # one INSERT, not waiting for the disk
-                with unhurried_write(self.engine) as connection:
-                    connection.execute(insert(Attempt), attempt.row())
+                unhurried_insert(self.engine, _ATTEMPT_TABLE, attempt.row())
             return
         with transaction(self.engine, write=True) as session:
             if attempt is not None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Table, func, select, update
 from sqlmodel import Session, col
 
 from engine.activity import MAX_ANSWER_SECONDS, study_days
@@ -18,8 +19,8 @@ from engine.content import Bank, BankItem
 from engine.errors import ContentError, InvalidInputError, NotFoundError, StaleAttemptError
 from engine.scheduling import ItemKind, Rating
 from engine.service import StudyService
-from engine.store.db import WriteInReadTransactionError, transaction
-from engine.store.models import CardState, Item, Review, User
+from engine.store.db import WriteInReadTransactionError, autocommit, transaction
+from engine.store.models import CardState, Goal, Item, Review, User
 from tests.conftest import NOW
 
 
@@ -627,22 +628,30 @@ def test_a_single_statement_runs_as_its_own_transaction(
 def test_a_served_item_is_recorded_without_waiting_for_the_disk_and_answers_still_wait(
     study: StudyService,
 ) -> None:
-    """unhurried_write (the attempt row of a served item) commits with PostgreSQL's
-    synchronous_commit off, in its own transaction only: the answer's commit on the same
-    pooled connection waits for the disk again. On SQLite it is a plain autocommit write."""
-    from engine.store.db import unhurried_write
+    """unhurried_insert (the attempt row of a served item) commits with PostgreSQL's
+    synchronous_commit off, in one statement whose transaction alone has it off: the next
+    commit on the same pooled connection waits for the disk again. On SQLite it is a plain
+    autocommit write."""
+    from engine.store.db import _unhurried_insert_statement, unhurried_insert
 
     user = _student(study)
     postgres = study.engine.dialect.name == "postgresql"
-    with unhurried_write(study.engine) as connection:
-        connection.execute(update(User).where(col(User.id) == user).values(display_name="Sal"))
-        if postgres:
-            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
-    assert study.find_user_by_id(user).display_name == "Sal"  # type: ignore[union-attr]
+    table = cast(Table, Goal.__table__)
+    row = {"user_id": user, "test_code": "A8", "exam_date": None, "created_at": NOW}
+    unhurried_insert(study.engine, table, row)
+    with transaction(study.engine) as session:
+        codes = session.scalars(select(col(Goal.test_code)).where(col(Goal.user_id) == user))
+        assert "A8" in set(codes)
     if postgres:
         study.engine.pool.dispose()  # one pooled connection: the next one is the same
-        with unhurried_write(study.engine):
-            pass
+        statement = _unhurried_insert_statement(table, tuple(row), "postgresql")
+        with autocommit(study.engine, write=True) as connection:
+            setting = connection.execute(
+                statement.returning(func.current_setting("synchronous_commit")),
+                {**row, "test_code": "A7"},
+            ).scalar()
+            assert setting == "off"  # while the INSERT's own transaction commits
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
         with transaction(study.engine, write=True) as session:
             setting = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar()
             assert setting == "on"
