@@ -322,11 +322,17 @@ class StudyUseCases(ServiceBase):
         # answer it already has and the card state, the learner's parameters (locked on
         # PostgreSQL: the calibration is read, updated and written back), then the writes.
         connection = session.connection()
-        found = connection.execute(_ANSWER_QUERY, {"token": token}).first()
-        if found is None or found.user_id != user_id:
-            if connection.execute(USER_INFO_QUERY, {"user_id": user_id}).first() is None:
-                raise UnknownAccountError(f"no user with id {user_id}")
-            raise NotFoundError("no such question was served to you; load the next question")
+        found = connection.execute(
+            _ANSWER_QUERY_WITH_PARAMETERS, {"token": token, "user_id": user_id}
+        ).first()
+        parameters = found
+        if found is None:  # not their attempt, or their first answer: no parameters yet
+            found = connection.execute(_ANSWER_QUERY, {"token": token}).first()
+            if found is None or found.user_id != user_id:
+                if connection.execute(USER_INFO_QUERY, {"user_id": user_id}).first() is None:
+                    raise UnknownAccountError(f"no user with id {user_id}")
+                raise NotFoundError("no such question was served to you; load the next question")
+            parameters = connection.execute(_PARAMETERS_FOR_UPDATE, {"user_id": user_id}).first()
         self._snapshot(session, found.revision or "")  # the revision came with the attempt
         if found.review_id is not None:
             earlier = session.get(Review, found.review_id)
@@ -352,7 +358,6 @@ class StudyUseCases(ServiceBase):
                 "this question changed after it was shown (answered in another tab?); "
                 "load the next question"
             )
-        parameters = connection.execute(_PARAMETERS_FOR_UPDATE, {"user_id": user_id}).first()
         stored = parameters.calibration if parameters is not None else None
         calibration = calibration_from(stored)
         scheduler = scheduler_from(parameters.parameters if parameters is not None else None)
@@ -538,16 +543,22 @@ class StudyUseCases(ServiceBase):
             body = {key: item.body[key] for key in shown if key in item.body}
         else:
             body = dict(item.body)
-            connection = session.connection()
-            row = connection.execute(
-                _CARD_QUERY, {"user_id": attempt.user_id, "item_id": item.id}
-            ).first()
-            card = card_memory(row) if row else CardMemory.new(attempt.served_at)
-            if state is not None:
+            index = self.catalog(session).index.get(item.id) if state is not None else None
+            if state is not None and index is not None:  # the learner's cards are loaded
+                card = state.cards.get(index) or CardMemory.new(attempt.served_at)
                 scheduler = state.beliefs.scheduler
             else:
-                scheduler = scheduler_from(
-                    connection.execute(_PARAMETERS_QUERY, {"user_id": attempt.user_id}).scalar()
+                connection = session.connection()
+                row = connection.execute(
+                    _CARD_QUERY, {"user_id": attempt.user_id, "item_id": item.id}
+                ).first()
+                card = card_memory(row) if row else CardMemory.new(attempt.served_at)
+                scheduler = (
+                    state.beliefs.scheduler
+                    if state is not None
+                    else scheduler_from(
+                        connection.execute(_PARAMETERS_QUERY, {"user_id": attempt.user_id}).scalar()
+                    )
                 )
             previews = scheduler.preview_intervals(card, attempt.served_at)
             intervals = {int(rating): interval for rating, interval in previews.items()}
@@ -873,7 +884,7 @@ def _attempts_with_answers_and_cards(*columns: Any) -> Any:
     )
 
 
-_ANSWER_QUERY: Any = _attempts_with_answers_and_cards(
+_ANSWER_COLUMNS: tuple[Any, ...] = (
     col(Attempt.user_id),
     col(Attempt.item_id),
     col(Attempt.card_version),
@@ -885,7 +896,19 @@ _ANSWER_QUERY: Any = _attempts_with_answers_and_cards(
     col(CardState.first_correct),
     col(CardState.version),
     REVISION_QUERY.scalar_subquery().label("revision"),
-).where(col(Attempt.token) == bindparam("token"))
+)
+_ANSWER_QUERY: Any = _attempts_with_answers_and_cards(*_ANSWER_COLUMNS).where(
+    col(Attempt.token) == bindparam("token")
+)
+# The same with the learner's parameters, locked (PostgreSQL) for the read, update and write
+# back of the calibration: one statement where two were, on every answer but a learner's
+# first (no parameters yet) and on attempts that are not the learner's (no row: see above).
+_ANSWER_QUERY_WITH_PARAMETERS: Any = (
+    _attempts_with_answers_and_cards(*_ANSWER_COLUMNS, *_PARAMETERS_FOR_UPDATE.selected_columns)
+    .join(LearnerParameters, col(LearnerParameters.user_id) == col(Attempt.user_id))
+    .where(col(Attempt.token) == bindparam("token"), col(Attempt.user_id) == bindparam("user_id"))
+    .with_for_update(of=LearnerParameters)
+)
 _LATEST = Attempt.__table__.alias("latest")  # type: ignore[attr-defined]
 _OPEN_ATTEMPT_QUERY = _attempts_with_answers_and_cards(
     col(Attempt.token),

@@ -684,3 +684,77 @@ def test_a_learner_loads_with_goals_priors_and_the_latest_answers_items(
     assert state.goals == {"A6": datetime(2026, 3, 20, 9, tzinfo=UTC)}  # exams start at 09:00
     placed = state.beliefs.area_evidence["A6.E"]
     assert placed.attempts == 2  # two placement items of A6.E
+
+
+def test_an_answer_reads_its_attempt_and_the_learners_parameters_in_one_statement(
+    study: StudyService,
+) -> None:
+    """From a learner's second answer on, the attempt, its card and the learner's parameters
+    (locked on PostgreSQL) come in one statement; the first answer, before there are any
+    parameters, still reads them on their own and creates them."""
+    from sqlalchemy import event
+
+    user = _student(study)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(study.engine, "before_cursor_execute", record)
+    try:
+        moment = NOW
+        reads_of_parameters = []
+        for _ in range(3):
+            served = study.next_item(user, now=moment, rng=np.random.default_rng(1))
+            assert served is not None
+            statements.clear()
+            study.answer(
+                user, served.token, _answer_for(study, served.kind, served.item_id), now=moment
+            )
+            reads_of_parameters.append(
+                [s for s in statements if s.startswith("SELECT") and "learner_parameters" in s]
+            )
+            moment += timedelta(minutes=2)
+    finally:
+        event.remove(study.engine, "before_cursor_execute", record)
+    first, *later = reads_of_parameters
+    assert len(first) == 2  # the joined read found no parameters; they were read alone
+    for reads in later:
+        assert len(reads) == 1 and "FROM attempt" in reads[0]
+    with transaction(study.engine) as session:
+        assert session.scalar(select(func.count()).select_from(Review)) == 3
+
+
+def test_a_flashcards_intervals_come_from_the_loaded_cards_as_from_the_database(
+    study: StudyService,
+) -> None:
+    """Serving a flashcard shows the next interval for each rating; with the learner loaded
+    they come from the loaded cards, and agree with the card state as stored."""
+    from engine.service.study import _ATTEMPT_TABLE, ServedAttempt
+    from engine.store.db import unhurried_insert
+
+    user = _student(study)
+    catalog = study.catalog()
+    item_id = next(
+        item.id
+        for item in catalog.items
+        if item.kind is ItemKind.FLASHCARD and item.test_code == "A6"
+    )
+
+    def attempt(token: str, at: datetime) -> ServedAttempt:
+        version = 0 if study.card_state(user, item_id) is None else 1
+        return ServedAttempt(token, user, item_id, version, at, "test", 0.5, "")
+
+    first = attempt("t" * 32, NOW)
+    unhurried_insert(study.engine, _ATTEMPT_TABLE, first.row())
+    study.answer(user, first.token, Answer(self_rating=Rating.Good, response_ms=5000), now=NOW)
+    later = attempt("u" * 32, NOW + timedelta(days=2))
+    for served_attempt in (first, later):
+        with transaction(study.engine) as session:
+            state = study._load_learner(session, user, later.served_at)
+            from_loaded = study._served(session, served_attempt, None, state)
+            from_database = study._served(session, served_attempt, None, None)
+        assert from_loaded.intervals is not None
+        assert from_loaded.intervals == from_database.intervals
+    stored = study.card_state(user, item_id)
+    assert stored is not None and stored.reps == 1
