@@ -149,6 +149,9 @@ MAX_RESPONSE_MS = 3_600_000
 # byte, say, must not reach PostgreSQL, which refuses it in text).
 ATTEMPT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SESSION_IDLE = timedelta(minutes=30)
+# A sitting's last activity is moved on by an answer at most this often: a sitting ends
+# between 29 and 30 minutes after its last answer, and most answers write one row less.
+SITTING_TOUCH_EVERY = timedelta(minutes=1)
 PLACEMENT_PER_AREA = 2
 
 
@@ -461,9 +464,12 @@ class StudyUseCases(ServiceBase):
             connection.execute(insert(LearnerParameters), {**learner, "user_id": user_id})
         else:
             connection.execute(_UPDATE_PARAMETERS, {**learner, "b_user_id": user_id})
-        connection.execute(
-            _TOUCH_SITTING, {"b_user_id": user_id, "now": now, "idle_since": now - SESSION_IDLE}
-        )
+        active_at = found.sitting_active_at
+        if active_at is None or not now - SITTING_TOUCH_EVERY < active_at <= now:
+            connection.execute(
+                _TOUCH_SITTING,
+                {"b_user_id": user_id, "now": now, "idle_since": now - SESSION_IDLE},
+            )
         return _answer_result(
             item,
             correct=result.correct,
@@ -896,6 +902,10 @@ _ANSWER_COLUMNS: tuple[Any, ...] = (
     col(CardState.first_correct),
     col(CardState.version),
     REVISION_QUERY.scalar_subquery().label("revision"),
+    select(func.max(col(StudySession.last_activity_at)))
+    .where(col(StudySession.user_id) == col(Attempt.user_id))
+    .scalar_subquery()
+    .label("sitting_active_at"),
 )
 _ANSWER_QUERY: Any = _attempts_with_answers_and_cards(*_ANSWER_COLUMNS).where(
     col(Attempt.token) == bindparam("token")

@@ -758,3 +758,41 @@ def test_a_flashcards_intervals_come_from_the_loaded_cards_as_from_the_database(
         assert from_loaded.intervals == from_database.intervals
     stored = study.card_state(user, item_id)
     assert stored is not None and stored.reps == 1
+
+
+def test_a_sitting_lasts_until_half_an_hour_after_its_last_answer_touched_once_a_minute(
+    study: StudyService,
+) -> None:
+    """Answers seconds apart move the sitting's last activity on at most once a minute (one
+    write less on most answers), so a sitting ends between 29 and 30 minutes after its last
+    answer."""
+    from sqlalchemy import event
+
+    user = _student(study)
+    touches: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().startswith("UPDATE study_session"):
+            touches.append(statement)
+
+    moment = NOW
+    event.listen(study.engine, "before_cursor_execute", record)
+    try:
+        for _ in range(8):
+            screen = study.study_screen(user, now=moment, rng=np.random.default_rng(2))
+            assert screen.served is not None
+            moment += timedelta(seconds=25)
+            served = screen.served
+            study.answer(
+                user, served.token, _answer_for(study, served.kind, served.item_id), now=moment
+            )
+    finally:
+        event.remove(study.engine, "before_cursor_execute", record)
+    assert 2 <= len(touches) <= 4  # 200 s of answers: a touch at most once a minute
+
+    def sitting_started(at: datetime) -> datetime | None:
+        with transaction(study.engine) as session:
+            return study._current_sitting(session, user, at)
+
+    assert sitting_started(moment + timedelta(minutes=28, seconds=55)) == NOW
+    assert sitting_started(moment + timedelta(minutes=30, seconds=1)) is None
