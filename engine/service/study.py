@@ -417,7 +417,7 @@ class StudyUseCases(ServiceBase):
                 "first_correct": result.correct,
                 "version": 1,
             }
-            connection.execute(insert(CardState), fields)
+            connection.execute(_INSERT_CARD, fields)
         else:
             changed = cast(
                 CursorResult[Any],
@@ -435,7 +435,7 @@ class StudyUseCases(ServiceBase):
             if changed.rowcount != 1:
                 raise StaleAttemptError("this question was answered at the same moment elsewhere")
         connection.execute(
-            insert(Review),
+            _INSERT_REVIEW,
             {
                 "user_id": user_id,
                 "item_id": item.id,
@@ -966,6 +966,8 @@ _UPDATE_CARD = update(CardState).where(
     col(CardState.item_id) == bindparam("b_item_id"),
     col(CardState.version) == bindparam("b_version"),
 )
+_INSERT_CARD = insert(CardState)
+_INSERT_REVIEW = insert(Review)
 _UPDATE_PARAMETERS = update(LearnerParameters).where(
     col(LearnerParameters.user_id) == bindparam("b_user_id")
 )
