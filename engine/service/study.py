@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -233,11 +234,13 @@ class StudyUseCases(ServiceBase):
         focus_area: str | None,
         state: LearnerState | None,
         focus_assignment: int | None = None,
+        open_row: Any = None,
     ) -> tuple[ServedItem | None, ServedAttempt | None]:
         """The item to serve and the new attempt to record for it (None when the learner's
-        open attempt is served again, or nothing is in scope). Only reads."""
+        open attempt is served again, or nothing is in scope). Only reads. ``open_row``: the
+        learner's latest attempt as :meth:`_today` read it (None: read it here)."""
         scope = focus_area or (f"assignment:{focus_assignment}" if focus_assignment else "")
-        open_attempt = self._open_attempt(session, user_id, now, scope)
+        open_attempt = self._open_attempt(session, user_id, now, scope, open_row)
         if open_attempt is not None:
             return self._served(session, open_attempt, None, state), None
         if state is None:
@@ -505,20 +508,27 @@ class StudyUseCases(ServiceBase):
     # -- internals --------------------------------------------------------------------------
 
     def _open_attempt(
-        self, session: Session, user_id: int, now: datetime, scope: str
+        self, session: Session, user_id: int, now: datetime, scope: str, row: Any = None
     ) -> ServedAttempt | None:
         """The attempt last served to the learner, if that was in the last 30 minutes, it is
         unanswered, of this scope and still answerable (its card unchanged, its item active).
 
         Only the latest attempt is looked at (one index probe): a question the learner moved
         on from is not brought back later, and the cost does not grow with the attempts of
-        the last half hour (every one of them had to be checked for an answer)."""
-        row = (
-            session.connection()
-            .execute(_OPEN_ATTEMPT_QUERY, {"user_id": user_id, "since": now - OPEN_ATTEMPT_TTL})
-            .first()
-        )
-        if row is None or row.scope != scope or (row.version or 0) != row.card_version:
+        the last half hour (every one of them had to be checked for an answer). ``row``: that
+        attempt as :data:`_TODAY_IN_SITTING_QUERY` read it (its token None: there is none)."""
+        if row is None:
+            row = (
+                session.connection()
+                .execute(_OPEN_ATTEMPT_QUERY, {"user_id": user_id, "since": now - OPEN_ATTEMPT_TTL})
+                .first()
+            )
+        if (
+            row is None
+            or row.token is None
+            or row.scope != scope
+            or (row.version or 0) != row.card_version
+        ):
             return None
         item = self.item_record(session, row.item_id)
         if item is None or item.retired:
@@ -630,9 +640,9 @@ class StudyUseCases(ServiceBase):
                 focus_area not in areas or areas[focus_area].test_code not in state.goals
             ):
                 raise InvalidInputError(f"{focus_area} is not an area of your tests")
-            # Today's progress and the current sitting's start in one statement (nothing
-            # below writes a review, so reading them before planning changes nothing).
-            today, session_items, sitting = self._today(
+            # Today's progress, the current sitting's start and the open attempt in one
+            # statement (nothing below writes, so reading them before planning changes nothing).
+            today, session_items, sitting, open_row = self._today(
                 session,
                 user_id,
                 state.user.timezone,
@@ -670,7 +680,7 @@ class StudyUseCases(ServiceBase):
                     raise NotFoundError("that assignment is not open in your classes")
                 focus_name = f"assignment “{found[0].deck_name}”"
             served, attempt = self._plan_item(
-                session, user_id, now, rng, focus_area, state, focus_assignment
+                session, user_id, now, rng, focus_area, state, focus_assignment, open_row
             )
         self._record_served(attempt, new_sitting)
         return StudyScreen(
@@ -701,7 +711,9 @@ class StudyUseCases(ServiceBase):
                 raise NotFoundError("no answer to show for that question")
             user = get_user(session, user_id)
             result = self._feedback(session, review, duplicate=False)
-            today, _, _ = self._today(session, user_id, user.timezone, user.daily_goal_minutes, now)
+            today, _, _, _ = self._today(
+                session, user_id, user.timezone, user.daily_goal_minutes, now
+            )
             return result, today
 
     def _current_sitting(self, session: Session, user_id: int, now: datetime) -> datetime | None:
@@ -722,26 +734,32 @@ class StudyUseCases(ServiceBase):
         now: datetime,
         *,
         in_sitting: bool = False,
-    ) -> tuple[TodayStats, int, datetime | None]:
+    ) -> tuple[TodayStats, int, datetime | None, Any]:
         """Today's progress in one aggregate query, whose cost stays the same however many
         items the learner did today; with ``in_sitting``, also the current sitting's start
-        (see :meth:`_current_sitting`; None: away for over 30 minutes) and the answers since
-        it (0 without a sitting). Time per answer is counted as
-        :func:`engine.activity.study_days` counts it."""
+        (see :meth:`_current_sitting`; None: away for over 30 minutes), the answers since
+        it (0 without a sitting) and the row :meth:`_open_attempt` looks at (None without
+        ``in_sitting``). Time per answer is counted as :func:`engine.activity.study_days`
+        counts it."""
         midnight = start_of_day(now, zone_named(timezone))
         query = _TODAY_IN_SITTING_QUERY if in_sitting else _TODAY_QUERY
         row = (
             session.connection()
             .execute(
                 query,
-                {"user_id": user_id, "midnight": midnight, "idle_since": now - SESSION_IDLE},
+                {
+                    "user_id": user_id,
+                    "midnight": midnight,
+                    "idle_since": now - SESSION_IDLE,
+                    "since": now - OPEN_ATTEMPT_TTL,
+                },
             )
             .one()
         )
         stats = TodayStats(
             items=int(row.items), minutes=int(row.spent_ms) / 60_000, goal_minutes=goal_minutes
         )
-        return stats, int(row.in_sitting), row.sitting_started
+        return stats, int(row.in_sitting), row.sitting_started, row if in_sitting else None
 
     def figure_svg(self, item_id: str) -> str:
         """The SVG figure of an active item.
@@ -1001,7 +1019,13 @@ def _today_query(in_sitting: bool) -> Any:
 
 
 _TODAY_QUERY = _today_query(in_sitting=False)
-_TODAY_IN_SITTING_QUERY = _today_query(in_sitting=True)
+_TODAY_IN_SITTING = _today_query(in_sitting=True).subquery("today")
+_OPEN_ATTEMPT = _OPEN_ATTEMPT_QUERY.subquery("open_attempt")
+# The study page's one read of the day: today's figures and the sitting, and beside them
+# the open attempt's columns (all NULL when there is none).
+_TODAY_IN_SITTING_QUERY = select(_TODAY_IN_SITTING, _OPEN_ATTEMPT).select_from(
+    _TODAY_IN_SITTING.outerjoin(_OPEN_ATTEMPT, true())
+)
 
 
 def _answer_result(

@@ -18,7 +18,7 @@ from engine.answering import Answer
 from engine.content import Bank, BankItem
 from engine.errors import ContentError, InvalidInputError, NotFoundError, StaleAttemptError
 from engine.scheduling import ItemKind, Rating
-from engine.service import StudyService
+from engine.service import ServedItem, StudyService
 from engine.store.db import WriteInReadTransactionError, autocommit, transaction
 from engine.store.models import CardState, Goal, Item, Review, User
 from tests.conftest import NOW
@@ -204,10 +204,20 @@ def test_serving_and_answering_records_one_review_and_one_card_state(study: Stud
     )
 
 
-def test_a_reload_serves_the_same_open_attempt(study: StudyService) -> None:
+@pytest.mark.parametrize("page", [False, True], ids=["next_item", "study_screen"])
+def test_a_reload_serves_the_same_open_attempt(study: StudyService, page: bool) -> None:
+    """Whether the open attempt is read on its own (next_item) or with the day's figures
+    (the study page)."""
+
+    def serve(at: datetime, seed: int, area: str | None = None) -> ServedItem | None:
+        rng = np.random.default_rng(seed)
+        if page:
+            return study.study_screen(user, now=at, rng=rng, focus_area=area).served
+        return study.next_item(user, now=at, rng=rng, focus_area=area)
+
     user = _student(study)
-    first = study.next_item(user, now=NOW, rng=np.random.default_rng(1))
-    again = study.next_item(user, now=NOW + timedelta(minutes=3), rng=np.random.default_rng(2))
+    first = serve(NOW, 1)
+    again = serve(NOW + timedelta(minutes=3), 2)
     assert first is not None and again is not None
     assert again.token == first.token and again.item_id == first.item_id
     study.answer(
@@ -216,8 +226,12 @@ def test_a_reload_serves_the_same_open_attempt(study: StudyService) -> None:
         _answer_for(study, first.kind, first.item_id),
         now=NOW + timedelta(minutes=4),
     )
-    after = study.next_item(user, now=NOW + timedelta(minutes=5), rng=np.random.default_rng(3))
+    after = serve(NOW + timedelta(minutes=5), 3)
     assert after is not None and after.token != first.token
+    elsewhere = serve(NOW + timedelta(minutes=6), 4, area="A6.A")  # another scope
+    assert elsewhere is not None and elsewhere.token != after.token
+    late = serve(NOW + timedelta(minutes=40), 5, area="A6.A")  # open for half an hour only
+    assert late is not None and late.token != elsewhere.token
 
 
 def test_only_the_last_served_question_is_served_again(study: StudyService) -> None:
