@@ -69,7 +69,7 @@ from engine.service.base import (
     updated_curves,
     zone_named,
 )
-from engine.store.db import transaction, unhurried_insert
+from engine.store.db import autocommit_connection, transaction, unhurried_insert
 from engine.store.models import (
     AreaPrior,
     Attempt,
@@ -207,8 +207,21 @@ class StudyUseCases(ServiceBase):
             served, attempt = self._plan_item(
                 session, user_id, now, rng, focus_area, None, focus_assignment
             )
+            attempt = self._record_served_now(session, attempt, None)
         self._record_served(attempt, None)
         return served
+
+    def _record_served_now(
+        self, session: Session, attempt: ServedAttempt | None, sitting: StudySession | None
+    ) -> ServedAttempt | None:
+        """Record the served attempt on the read transaction's own connection when that
+        commits each statement by itself (PostgreSQL) and nothing else is to be written;
+        returns what is left for :meth:`_record_served` after the read."""
+        connection = autocommit_connection(session) if sitting is None else None
+        if attempt is None or connection is None:
+            return attempt
+        unhurried_insert(connection, _ATTEMPT_TABLE, attempt.row())
+        return None
 
     def _record_served(self, attempt: ServedAttempt | None, sitting: StudySession | None) -> None:
         """Write what serving an item starts, in a short write transaction of its own: the
@@ -682,6 +695,7 @@ class StudyUseCases(ServiceBase):
             served, attempt = self._plan_item(
                 session, user_id, now, rng, focus_area, state, focus_assignment, open_row
             )
+            attempt = self._record_served_now(session, attempt, new_sitting)
         self._record_served(attempt, new_sitting)
         return StudyScreen(
             served=served,

@@ -38,6 +38,7 @@ from sqlmodel import Session
 __all__ = [
     "WriteInReadTransactionError",
     "autocommit",
+    "autocommit_connection",
     "connect",
     "is_sqlite",
     "normalise_url",
@@ -157,11 +158,15 @@ class WriteInReadTransactionError(RuntimeError):
 
 def _guard_reads(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
-    def refuse_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def refuse_writes(
+        connection: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, *_: Any
+    ) -> None:
         verb = statement.lstrip()[:6].upper()
-        if connection.get_execution_options().get(_READ_ONLY) and not verb.startswith(
-            _READ_STATEMENTS
-        ):
+        # The connection's options with the call's over them (see unhurried_insert).
+        options = (
+            connection.get_execution_options() if context is None else context.execution_options
+        )
+        if options.get(_READ_ONLY) and not verb.startswith(_READ_STATEMENTS):
             raise WriteInReadTransactionError(
                 f"a read transaction may not write; use transaction(engine, write=True): "
                 f"{statement[:60]}"
@@ -192,7 +197,7 @@ def autocommit(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
         yield connection
 
 
-def unhurried_insert(engine: Engine, table: Table, row: Mapping[str, Any]) -> None:
+def unhurried_insert(bind: Engine | Connection, table: Table, row: Mapping[str, Any]) -> None:
     """Insert ``row`` into ``table`` as a write whose loss in a crash of the *database server*
     costs nothing (recording a served item: its learner would be asked to load the question
     again), committed without waiting for the disk.
@@ -204,10 +209,21 @@ def unhurried_insert(engine: Engine, table: Table, row: Mapping[str, Any]) -> No
     where BEGIN, SET LOCAL, INSERT and COMMIT took four; every other commit, answers included,
     still waits for the disk. On SQLite, a plain INSERT in autocommit (WAL commits with
     ``synchronous=NORMAL`` do not wait for the disk anyway).
+
+    ``bind``: an engine, or a read transaction's connection that runs in autocommit (see
+    :func:`autocommit_connection`), which saves a checkout from the pool.
     """
-    statement = _unhurried_insert_statement(table, tuple(row), engine.dialect.name)
-    with autocommit(engine, write=True) as connection:
-        connection.execute(statement, dict(row))
+    if isinstance(bind, Engine):
+        statement = _unhurried_insert_statement(table, tuple(row), bind.dialect.name)
+        with autocommit(bind, write=True) as connection:
+            connection.execute(statement, dict(row))
+        return
+    options = bind.get_execution_options()
+    if options.get("isolation_level") != "AUTOCOMMIT" and not options.get(_SINGLE):
+        raise ValueError("unhurried_insert needs a connection in autocommit")
+    statement = _unhurried_insert_statement(table, tuple(row), bind.dialect.name)
+    # On a read transaction's connection this one write is allowed: it commits on its own.
+    bind.execute(statement, dict(row), execution_options={_READ_ONLY: False})
 
 
 @functools.cache
@@ -217,6 +233,16 @@ def _unhurried_insert_statement(table: Table, columns: tuple[str, ...], dialect:
     no_wait = select(func.set_config("synchronous_commit", "off", True)).subquery("no_wait")
     values = select(*(bindparam(name, type_=table.c[name].type) for name in columns))
     return insert(table).from_select(list(columns), values.select_from(no_wait))
+
+
+def autocommit_connection(session: Session) -> Connection | None:
+    """The connection of a read :func:`transaction` when it runs in autocommit (PostgreSQL),
+    on which a statement that writes commits on its own at once; None on SQLite, where the
+    read is one transaction (and a write in it would take the write lock)."""
+    connection = session.connection()
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return connection
+    return None
 
 
 @contextmanager

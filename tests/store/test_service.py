@@ -810,3 +810,46 @@ def test_a_sitting_lasts_until_half_an_hour_after_its_last_answer_touched_once_a
 
     assert sitting_started(moment + timedelta(minutes=28, seconds=55)) == NOW
     assert sitting_started(moment + timedelta(minutes=30, seconds=1)) is None
+
+
+def test_serving_a_question_on_postgresql_takes_one_connection_from_the_pool(
+    study: StudyService,
+) -> None:
+    """The read transaction of GET /study runs in autocommit on PostgreSQL, so the served
+    attempt is recorded on its connection; on SQLite the read is one transaction and the
+    INSERT takes a connection of its own after it. Either way the attempt is answerable."""
+    from sqlalchemy import event
+
+    from engine.store.db import autocommit_connection, unhurried_insert
+
+    user = _student(study)
+    checkouts = []
+
+    def record(*_args: object) -> None:
+        checkouts.append(1)
+
+    study.study_screen(user, now=NOW, rng=np.random.default_rng(0))  # starts the sitting
+    event.listen(study.engine, "checkout", record)
+    try:
+        moment = NOW + timedelta(minutes=1)
+        screen = study.study_screen(user, now=moment, rng=np.random.default_rng(1))
+        assert screen.served is not None
+        # The open attempt was served again: answer it, then serve a new one.
+        study.answer(
+            user,
+            screen.served.token,
+            _answer_for(study, screen.served.kind, screen.served.item_id),
+            now=moment,
+        )
+        checkouts.clear()
+        served = study.study_screen(user, now=moment, rng=np.random.default_rng(2)).served
+    finally:
+        event.remove(study.engine, "checkout", record)
+    assert served is not None and served.token != screen.served.token
+    postgres = study.engine.dialect.name == "postgresql"
+    assert len(checkouts) == (1 if postgres else 2)
+    study.answer(user, served.token, _answer_for(study, served.kind, served.item_id), now=moment)
+    with transaction(study.engine, write=True) as session:  # a real transaction: refused
+        assert autocommit_connection(session) is None
+        with pytest.raises(ValueError, match="autocommit"):
+            unhurried_insert(session.connection(), cast(Table, Goal.__table__), {})
