@@ -479,6 +479,13 @@ LEARNER_KINDS: tuple[tuple[float, dict[int, tuple[float, float]]], ...] = (
     (0.5, FSRS_LIKE),
 )
 MIN_EVIDENCE_DAYS = 0.25  # reviews closer together than six hours tell little about decay
+# Per author difficulty (1, 2, 3), a factor on the stability of the learner's items of that
+# difficulty, relative to their memory group's curve: the curves above fit all of a group's
+# items at once, but an easy fact may be kept twice as long as a hard one after the same
+# study, for some learners far more than FSRS's card difficulty says. Lognormal prior at 1.
+DIFFICULTY_LEVELS = 3
+_ITEM_SCALE_GRID = np.exp(np.linspace(math.log(0.2), math.log(5.0), 19))
+_ITEM_SCALE_SIGMA = 0.7
 
 
 def _log_sum_exp(values: np.ndarray) -> float:
@@ -495,6 +502,10 @@ def _posterior_means(weights: np.ndarray) -> tuple[float, float]:
 
 def _empty_grids() -> tuple[tuple[float, ...], ...]:
     return tuple(tuple([0.0] * _CELLS) for _ in range(_GROUPS))
+
+
+def _empty_item_grids() -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple([0.0] * _ITEM_SCALE_GRID.size) for _ in range(DIFFICULTY_LEVELS))
 
 
 @dataclass(frozen=True)
@@ -518,6 +529,7 @@ class StabilityCalibration:
 
     log_likelihood: tuple[tuple[float, ...], ...] = field(default_factory=_empty_grids)
     observations: int = 0
+    item_log_likelihood: tuple[tuple[float, ...], ...] = field(default_factory=_empty_item_grids)
     _curves: dict[float, tuple[tuple[float, float], ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -528,6 +540,11 @@ class StabilityCalibration:
             # An older calibration (one scale at FSRS's decay) cannot be carried over.
             object.__setattr__(self, "log_likelihood", _empty_grids())
             object.__setattr__(self, "observations", 0)
+        items = self.item_log_likelihood
+        if len(items) != DIFFICULTY_LEVELS or any(
+            len(grid) != _ITEM_SCALE_GRID.size for grid in items
+        ):
+            object.__setattr__(self, "item_log_likelihood", _empty_item_grids())
 
     @classmethod
     def from_json(cls, data: object) -> StabilityCalibration:
@@ -554,6 +571,7 @@ class StabilityCalibration:
         return cls(
             log_likelihood=tuple(map(tuple, values.tolist())),
             observations=int(data.get("observations", 0)),
+            item_log_likelihood=_item_grids_from(data.get("item_log_likelihood")),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -564,6 +582,9 @@ class StabilityCalibration:
         return {
             "log_likelihood": base64.b64encode(grids.tobytes()).decode("ascii"),
             "observations": self.observations,
+            "item_log_likelihood": [
+                [round(x, 4) for x in grid] for grid in self.item_log_likelihood
+            ],
         }
 
     def posterior(
@@ -624,6 +645,18 @@ class StabilityCalibration:
             self._curves[prior_decay] = cached
         return cached
 
+    def item_scales(self) -> tuple[float, ...]:
+        """Per author difficulty (1, 2, 3), the factor on the stability of the learner's items
+        of that difficulty: the posterior mean of its logarithm."""
+        log_grid = np.log(_ITEM_SCALE_GRID)
+        log_prior = -0.5 * (log_grid / _ITEM_SCALE_SIGMA) ** 2
+        scales = []
+        for grid in self.item_log_likelihood:
+            log_posterior = np.asarray(grid) + log_prior
+            weights = np.exp(log_posterior - log_posterior.max())
+            scales.append(float(np.exp(np.sum(weights * log_grid) / weights.sum())))
+        return tuple(scales)
+
     @property
     def scale(self) -> float:
         """The settled memories' stability scale."""
@@ -642,14 +675,50 @@ class StabilityCalibration:
         guess_rate: float,
         correct: bool,
         group: int = MemoryGroup.SETTLED,
+        difficulty: int | None = None,
+        curve: tuple[float, float] | None = None,
     ) -> StabilityCalibration:
         """Add one review ``elapsed_days`` after the last to ``group``'s evidence; reviews
-        less than six hours apart carry no evidence here."""
+        less than six hours apart carry no evidence here. With the item's author
+        ``difficulty`` (1–3) and the group's current ``curve`` (scale, decay), the review is
+        also evidence on that difficulty's item scale."""
         if elapsed_days < MIN_EVIDENCE_DAYS or not stability > 0:
             return self
         recall = recall_curve(elapsed_days, _SCALE_GRID[:, None] * stability, _DECAY_GRID[None, :])
-        p_correct = np.clip(recall + (1 - recall) * guess_rate, 1e-6, 1 - 1e-6)
-        added = np.log(p_correct) if correct else np.log1p(-p_correct)
         grids = list(self.log_likelihood)
-        grids[group] = tuple((np.asarray(grids[group]) + added.ravel()).tolist())
-        return StabilityCalibration(tuple(grids), self.observations + 1)
+        grids[group] = tuple(
+            (
+                np.asarray(grids[group]) + _log_likelihood(recall, guess_rate, correct).ravel()
+            ).tolist()
+        )
+        items = self.item_log_likelihood
+        if difficulty is not None and curve is not None:
+            level = min(max(int(difficulty), 1), DIFFICULTY_LEVELS) - 1
+            item_recall = recall_curve(
+                elapsed_days, _ITEM_SCALE_GRID * curve[0] * stability, curve[1]
+            )
+            added = _log_likelihood(item_recall, guess_rate, correct)
+            items = tuple(
+                tuple((np.asarray(grid) + added).tolist()) if k == level else grid
+                for k, grid in enumerate(items)
+            )
+        return StabilityCalibration(tuple(grids), self.observations + 1, items)
+
+
+def _log_likelihood(recall: np.ndarray, guess_rate: float, correct: bool) -> np.ndarray:
+    p_correct = np.clip(recall + (1 - recall) * guess_rate, 1e-6, 1 - 1e-6)
+    return np.log(p_correct) if correct else np.log1p(-p_correct)
+
+
+def _item_grids_from(data: object) -> tuple[tuple[float, ...], ...]:
+    """The item-scale grids :meth:`StabilityCalibration.to_json` wrote; empty ones for
+    anything else (rows written before there were any)."""
+    if not isinstance(data, list) or len(data) != DIFFICULTY_LEVELS:
+        return _empty_item_grids()
+    try:
+        values = np.asarray(data, dtype=np.float64)
+    except (ValueError, TypeError):
+        return _empty_item_grids()
+    if values.shape != (DIFFICULTY_LEVELS, _ITEM_SCALE_GRID.size):
+        return _empty_item_grids()
+    return tuple(map(tuple, values.tolist()))

@@ -319,6 +319,7 @@ def _gain_per_second(
     # last review; the learner's recall is their calibrated curve at the real elapsed time.
     # Each card follows its memory group's calibrated curve; studied now, it stays fresh
     # within its first sitting and is settled after.
+    item_scale = beliefs.item_scale(catalog.difficulty[candidates])
     stability = np.where(seen, cards.stability[candidates], 1.0)
     difficulty = np.where(seen, cards.difficulty[candidates], 5.0)
     last_us = np.where(seen, cards.last_review_us[candidates], now_us)
@@ -327,8 +328,9 @@ def _gain_per_second(
     group_next = group_after_study(group, same_sitting)
     whole_days = np.maximum((now_us - last_us) // DAY_US, 0).astype(np.float64)
     recall_fsrs = formulas.retrievability(whole_days, stability)
-    recall_now = beliefs.recall(np.maximum(now_us - last_us, 0) / DAY_US, stability, group)
-    recall_if_skipped = beliefs.recall((horizon_us - last_us) / DAY_US, stability, group)
+    held = stability * item_scale
+    recall_now = beliefs.recall(np.maximum(now_us - last_us, 0) / DAY_US, held, group)
+    recall_if_skipped = beliefs.recall((horizon_us - last_us) / DAY_US, held, group)
     same_day = whole_days < 1
     stability_pass = np.where(
         same_day,
@@ -343,9 +345,11 @@ def _gain_per_second(
     stability_relearned = stability_lapse
     for _ in beliefs.scheduler.relearning_steps:
         stability_relearned = formulas.short_term_stability(stability_relearned, Rating.Good)
-    recall_if_studied = recall_now * beliefs.recall(horizon_days, stability_pass, group_next) + (
-        1 - recall_now
-    ) * beliefs.recall(horizon_days, stability_relearned, group_next)
+    recall_if_studied = recall_now * beliefs.recall(
+        horizon_days, stability_pass * item_scale, group_next
+    ) + (1 - recall_now) * beliefs.recall(
+        horizon_days, stability_relearned * item_scale, group_next
+    )
     review_gain = recall_if_studied - recall_if_skipped
     relearn_seconds = len(beliefs.scheduler.relearning_steps) * costs.review_pass_seconds
     review_cost = recall_now * costs.review_pass_seconds + (1 - recall_now) * (
@@ -365,7 +369,7 @@ def _gain_per_second(
         if beliefs.scheduler.learning_steps
         else MemoryGroup.FAILED_ONCE
     )
-    new_gain = (1 - known_now) * beliefs.recall(horizon_days, learned, learned_group)
+    new_gain = (1 - known_now) * beliefs.recall(horizon_days, learned * item_scale, learned_group)
     new_cost = known_now * costs.new_known_seconds + (1 - known_now) * (
         costs.new_unknown_seconds + steps_seconds
     )
