@@ -479,13 +479,14 @@ LEARNER_KINDS: tuple[tuple[float, dict[int, tuple[float, float]]], ...] = (
     (0.5, FSRS_LIKE),
 )
 MIN_EVIDENCE_DAYS = 0.25  # reviews closer together than six hours tell little about decay
-# Per author difficulty (1, 2, 3), a factor on the stability of the learner's items of that
-# difficulty, relative to their memory group's curve: the curves above fit all of a group's
-# items at once, but an easy fact may be kept twice as long as a hard one after the same
-# study, for some learners far more than FSRS's card difficulty says. Lognormal prior at 1.
+# How much longer the learner keeps easy items than hard ones after the same study: the group
+# curves above fit all of a group's items at once, but for some learners an easy fact is kept
+# twice as long as a middling one and a hard one half as long, far more than FSRS's card
+# difficulty says. Items of author difficulty d (1-3) have their stability multiplied by
+# exp(slope * (2 - d)); the slope's prior is normal(0, 0.5), its grid -2 to 2.
 DIFFICULTY_LEVELS = 3
-_ITEM_SCALE_GRID = np.exp(np.linspace(math.log(0.2), math.log(5.0), 19))
-_ITEM_SCALE_SIGMA = 0.7
+_SLOPE_GRID = np.linspace(-2.0, 2.0, 33)
+_SLOPE_SIGMA = 0.5
 
 
 def _log_sum_exp(values: np.ndarray) -> float:
@@ -504,8 +505,8 @@ def _empty_grids() -> tuple[tuple[float, ...], ...]:
     return tuple(tuple([0.0] * _CELLS) for _ in range(_GROUPS))
 
 
-def _empty_item_grids() -> tuple[tuple[float, ...], ...]:
-    return tuple(tuple([0.0] * _ITEM_SCALE_GRID.size) for _ in range(DIFFICULTY_LEVELS))
+def _empty_slope_grid() -> tuple[float, ...]:
+    return tuple([0.0] * _SLOPE_GRID.size)
 
 
 @dataclass(frozen=True)
@@ -529,7 +530,7 @@ class StabilityCalibration:
 
     log_likelihood: tuple[tuple[float, ...], ...] = field(default_factory=_empty_grids)
     observations: int = 0
-    item_log_likelihood: tuple[tuple[float, ...], ...] = field(default_factory=_empty_item_grids)
+    slope_log_likelihood: tuple[float, ...] = field(default_factory=_empty_slope_grid)
     _curves: dict[float, tuple[tuple[float, float], ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -540,11 +541,8 @@ class StabilityCalibration:
             # An older calibration (one scale at FSRS's decay) cannot be carried over.
             object.__setattr__(self, "log_likelihood", _empty_grids())
             object.__setattr__(self, "observations", 0)
-        items = self.item_log_likelihood
-        if len(items) != DIFFICULTY_LEVELS or any(
-            len(grid) != _ITEM_SCALE_GRID.size for grid in items
-        ):
-            object.__setattr__(self, "item_log_likelihood", _empty_item_grids())
+        if len(self.slope_log_likelihood) != _SLOPE_GRID.size:
+            object.__setattr__(self, "slope_log_likelihood", _empty_slope_grid())
 
     @classmethod
     def from_json(cls, data: object) -> StabilityCalibration:
@@ -571,7 +569,7 @@ class StabilityCalibration:
         return cls(
             log_likelihood=tuple(map(tuple, values.tolist())),
             observations=int(data.get("observations", 0)),
-            item_log_likelihood=_item_grids_from(data.get("item_log_likelihood")),
+            slope_log_likelihood=_slope_grid_from(data.get("difficulty_slope")),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -582,9 +580,7 @@ class StabilityCalibration:
         return {
             "log_likelihood": base64.b64encode(grids.tobytes()).decode("ascii"),
             "observations": self.observations,
-            "item_log_likelihood": [
-                [round(x, 4) for x in grid] for grid in self.item_log_likelihood
-            ],
+            "difficulty_slope": [round(x, 4) for x in self.slope_log_likelihood],
         }
 
     def posterior(
@@ -645,17 +641,19 @@ class StabilityCalibration:
             self._curves[prior_decay] = cached
         return cached
 
+    def difficulty_slope(self) -> float:
+        """The posterior mean of the slope: easy items' stability is ``exp(slope)`` times,
+        hard items' ``exp(−slope)`` times that of middling ones."""
+        log_prior = -0.5 * (_SLOPE_GRID / _SLOPE_SIGMA) ** 2
+        log_posterior = np.asarray(self.slope_log_likelihood) + log_prior
+        weights = np.exp(log_posterior - log_posterior.max())
+        return float(np.sum(weights * _SLOPE_GRID) / weights.sum())
+
     def item_scales(self) -> tuple[float, ...]:
         """Per author difficulty (1, 2, 3), the factor on the stability of the learner's items
-        of that difficulty: the posterior mean of its logarithm."""
-        log_grid = np.log(_ITEM_SCALE_GRID)
-        log_prior = -0.5 * (log_grid / _ITEM_SCALE_SIGMA) ** 2
-        scales = []
-        for grid in self.item_log_likelihood:
-            log_posterior = np.asarray(grid) + log_prior
-            weights = np.exp(log_posterior - log_posterior.max())
-            scales.append(float(np.exp(np.sum(weights * log_grid) / weights.sum())))
-        return tuple(scales)
+        of that difficulty."""
+        slope = self.difficulty_slope()
+        return tuple(math.exp(slope * (2 - level)) for level in range(1, DIFFICULTY_LEVELS + 1))
 
     @property
     def scale(self) -> float:
@@ -691,18 +689,14 @@ class StabilityCalibration:
                 np.asarray(grids[group]) + _log_likelihood(recall, guess_rate, correct).ravel()
             ).tolist()
         )
-        items = self.item_log_likelihood
+        slope = self.slope_log_likelihood
         if difficulty is not None and curve is not None:
-            level = min(max(int(difficulty), 1), DIFFICULTY_LEVELS) - 1
-            item_recall = recall_curve(
-                elapsed_days, _ITEM_SCALE_GRID * curve[0] * stability, curve[1]
-            )
+            level = min(max(int(difficulty), 1), DIFFICULTY_LEVELS)
+            item_scale = np.exp(_SLOPE_GRID * (2 - level))
+            item_recall = recall_curve(elapsed_days, item_scale * curve[0] * stability, curve[1])
             added = _log_likelihood(item_recall, guess_rate, correct)
-            items = tuple(
-                tuple((np.asarray(grid) + added).tolist()) if k == level else grid
-                for k, grid in enumerate(items)
-            )
-        return StabilityCalibration(tuple(grids), self.observations + 1, items)
+            slope = tuple((np.asarray(slope) + added).tolist())
+        return StabilityCalibration(tuple(grids), self.observations + 1, slope)
 
 
 def _log_likelihood(recall: np.ndarray, guess_rate: float, correct: bool) -> np.ndarray:
@@ -710,15 +704,12 @@ def _log_likelihood(recall: np.ndarray, guess_rate: float, correct: bool) -> np.
     return np.log(p_correct) if correct else np.log1p(-p_correct)
 
 
-def _item_grids_from(data: object) -> tuple[tuple[float, ...], ...]:
-    """The item-scale grids :meth:`StabilityCalibration.to_json` wrote; empty ones for
-    anything else (rows written before there were any)."""
-    if not isinstance(data, list) or len(data) != DIFFICULTY_LEVELS:
-        return _empty_item_grids()
+def _slope_grid_from(data: object) -> tuple[float, ...]:
+    """The slope's grid as :meth:`StabilityCalibration.to_json` wrote it; an empty one for
+    anything else (rows written before there was one)."""
+    if not isinstance(data, list) or len(data) != _SLOPE_GRID.size:
+        return _empty_slope_grid()
     try:
-        values = np.asarray(data, dtype=np.float64)
+        return tuple(float(x) for x in data)
     except (ValueError, TypeError):
-        return _empty_item_grids()
-    if values.shape != (DIFFICULTY_LEVELS, _ITEM_SCALE_GRID.size):
-        return _empty_item_grids()
-    return tuple(map(tuple, values.tolist()))
+        return _empty_slope_grid()
