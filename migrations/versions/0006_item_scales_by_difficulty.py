@@ -4,7 +4,8 @@ The calibration gained a per-learner slope on author difficulty: easy items' sta
 multiplied by exp(slope), hard items' by exp(-slope) (StabilityCalibration.item_scales). The
 two factors become columns of learner_parameters beside the group curves, so reports compute
 recall in SQL as the planner does. Existing rows are filled in by the function the answer
-path uses; calibrations stored before have no evidence on the slope, so their factors are 1.
+path uses; calibrations stored before have no evidence on the slope, so theirs are the
+prior's.
 
 Revision ID: 0006
 Revises: 0005

@@ -379,8 +379,11 @@ def test_evidence_decides_the_kind_of_learner(scale: float, decay: float, weak: 
 @pytest.mark.parametrize("true_slope", [0.0, 0.7])
 def test_calibration_learns_how_much_longer_easy_items_are_kept(true_slope: float) -> None:
     """Items of author difficulty d are kept exp(slope·(2 − d)) times as long as the group's
-    curve says: the slope comes from the learner's outcomes, and is 0 before any."""
-    assert StabilityCalibration().item_scales() == (1.0, 1.0, 1.0)
+    curve says: the slope comes from the learner's outcomes; before any, easy items are
+    believed kept a little longer."""
+    fresh_easy, fresh_middling, fresh_hard = StabilityCalibration().item_scales()
+    assert fresh_easy == pytest.approx(1 / fresh_hard) and fresh_easy > 1.2
+    assert fresh_middling == 1.0
     rng = np.random.default_rng(3)
     calibration = StabilityCalibration()
     curve = (1.0, 0.3)

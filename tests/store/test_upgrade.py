@@ -206,8 +206,8 @@ def test_revision_0005_recomputes_stale_curves(database_url: str) -> None:
 
 
 def test_revision_0006_fills_in_item_scales(database_url: str) -> None:
-    """The item-scale columns are filled in from each row's calibration: 1 for calibrations
-    stored before the slope existed, the fitted factors for one with evidence on it."""
+    """The item-scale columns are filled in from each row's calibration: the prior's for
+    calibrations stored before the slope existed, the fitted factors for one with evidence."""
     engine = connect(database_url)
     _empty(engine)
     upgrade(engine, "0005")
@@ -224,24 +224,31 @@ def test_revision_0006_fills_in_item_scales(database_url: str) -> None:
                 difficulty=difficulty,
                 curve=(1.0, 0.2),
             )
+
+    def stored_scales() -> tuple[float, float]:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT item_scale_easy, item_scale_hard FROM learner_parameters")
+            ).one()
+        return float(row[0]), float(row[1])
+
     with engine.begin() as connection:
         populate(connection)
         connection.execute(
             text("UPDATE learner_parameters SET calibration = :c"), {"c": json.dumps(old)}
         )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    prior_easy, _, prior_hard = StabilityCalibration().item_scales()
+    assert stored_scales() == pytest.approx((prior_easy, prior_hard), rel=1e-12)
+    command.downgrade(alembic_config(engine), "0005")
+    with engine.begin() as connection:
         connection.execute(
-            text("UPDATE learner_parameters SET calibration = :c WHERE user_id = 1"),
+            text("UPDATE learner_parameters SET calibration = :c"),
             {"c": json.dumps(fitted.to_json())},
         )
     upgrade(engine)
-    assert current_revision(engine) == head_revision()
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text("SELECT user_id, item_scale_easy, item_scale_hard FROM learner_parameters")
-        ).all()
-    scales = {user: (easy, hard) for user, easy, hard in rows}
     easy, _, hard = fitted.item_scales()
     assert easy > 1.5 and hard < 1 / 1.5
-    assert scales.pop(1) == pytest.approx((easy, hard), rel=1e-4)  # JSON keeps 4 decimals
-    assert all(value == (1.0, 1.0) for value in scales.values())
+    assert stored_scales() == pytest.approx((easy, hard), rel=1e-4)  # JSON keeps 4 decimals
     engine.dispose()
