@@ -528,7 +528,12 @@ class StabilityCalibration:
     the scheduler's own decay keep early estimates at FSRS's. The beliefs are the posterior
     means of log scale and log decay.
 
-    ``log_likelihood`` holds one grid per group, each flattened scale-major.
+    Each review also adds to the evidence on the learner's difficulty slope (see
+    :data:`DIFFICULTY_LEVELS`): items of author difficulty ``d`` are kept
+    ``exp(slope·(2 − d))`` times as long as their group's curve says (:meth:`item_scales`).
+
+    ``log_likelihood`` holds one grid per group, each flattened scale-major;
+    ``slope_log_likelihood`` the slope's grid.
     """
 
     log_likelihood: tuple[tuple[float, ...], ...] = field(default_factory=_empty_grids)

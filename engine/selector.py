@@ -16,9 +16,12 @@ at the real time elapsed; the expectation runs over recall and forgetting now, u
 next-state formulas (its same-day formula within a day of the last review). Studied again
 within its first sitting a card stays fresh (failed once → restudied), studied later it is
 settled, and the "studied" branch is judged with that group's curve: a restudy minutes after a
-failed first look is worth what the learner's own evidence says it is. For an unseen item the
-"studied" branch is a failed first look (then the scheduler's learning steps, if any), weighted
-by the chance they did not know it already. ``cost_i`` is the expected seconds.
+failed first look is worth what the learner's own evidence says it is. Every curve is scaled
+by the learner's item scale for the item's author difficulty (how much longer they keep easy
+items than hard ones, also fitted to their outcomes), so a new easy fact is worth more than a
+new hard one to a learner for whom it lasts longer. For an unseen item the "studied" branch
+is a failed first look (then the scheduler's learning steps, if any), weighted by the chance
+they did not know it already. ``cost_i`` is the expected seconds.
 
 Constraints: at most ``new_per_day`` new items a day; no more than ``max_same_area_run`` in a
 row from one area (relaxed only when nothing else is left); no item again within
