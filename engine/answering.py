@@ -78,6 +78,8 @@ def apply_answer(
     prior_correct: float | None = None,
     decay: float | None = None,
     group: MemoryGroup = MemoryGroup.SETTLED,
+    difficulty: int | None = None,
+    item_scale: float = 1.0,
 ) -> AnsweredCard:
     """Grade ``answer`` to the item (``key`` is the right letter for multiple choice) and
     return the card's new memory.
@@ -128,7 +130,8 @@ def apply_answer(
         elapsed_days = max((now - card.last_review) // timedelta(days=1), 0)
         elapsed = max((now - card.last_review) / timedelta(days=1), 0.0)
         curve_decay = decay if decay is not None else scheduler.parameters[20]
-        recall = float(recall_curve(elapsed, card.stability * stability_scale, curve_decay))
+        held = card.stability * stability_scale * item_scale
+        recall = float(recall_curve(elapsed, held, curve_decay))
         predicted = recall + (1 - recall) * kind.guess_rate
         calibration = calibration.observe(
             elapsed_days=elapsed,
@@ -136,6 +139,8 @@ def apply_answer(
             guess_rate=kind.guess_rate,
             correct=correct,
             group=group,
+            difficulty=difficulty,
+            curve=(stability_scale, curve_decay),
         )
     updated = scheduler.review(before, rating, now, rng)
     return AnsweredCard(

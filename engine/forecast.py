@@ -121,7 +121,9 @@ def _study_one_day(
         if card is None or card.stability is None:
             recalled = bool(rng.random() < known[index])
         else:
-            recall = memory_recall(beliefs, cards, now_us, np.array([index]))[0]
+            recall = memory_recall(
+                beliefs, cards, now_us, np.array([index]), catalog.difficulty[[index]]
+            )[0]
             recalled = bool(rng.random() < recall)
         ratings = [Rating.Good] if recalled else [Rating.Again]
         ratings += [Rating.Good] * len(scheduler.learning_steps)

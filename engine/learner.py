@@ -114,7 +114,13 @@ class Learner:
             return self.beliefs
         curves = self.calibration.curves(self.beliefs.scheduler.parameters[20])
         scale, decay = curves[MemoryGroup.SETTLED]
-        return replace(self.beliefs, stability_scale=scale, decay=decay, group_curves=curves)
+        return replace(
+            self.beliefs,
+            stability_scale=scale,
+            decay=decay,
+            group_curves=curves,
+            item_scales=self.calibration.item_scales(),
+        )
 
     def area_mastery(self, now: datetime) -> list[AreaMastery]:
         goal_tests = set(self.exam_at)
@@ -203,6 +209,8 @@ class Learner:
             prior_correct=prior,
             decay=decay,
             group=MemoryGroup(group),
+            difficulty=int(self.catalog.difficulty[index]),
+            item_scale=float(beliefs.item_scale(self.catalog.difficulty[index])),
         )
         self.cards.put(
             index,

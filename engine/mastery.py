@@ -99,6 +99,15 @@ class Beliefs:
     area_evidence: Mapping[str, AreaEvidence] = field(default_factory=dict)
     decay: float | None = None
     group_curves: tuple[tuple[float, float], ...] | None = None
+    item_scales: tuple[float, ...] | None = None
+
+    def item_scale(self, difficulty: np.ndarray | int) -> np.ndarray:
+        """The factor on the stability of items of author ``difficulty`` (1–3): how much longer
+        the learner keeps such items than their group's curve says (1 when not calibrated)."""
+        level = np.clip(np.asarray(difficulty, dtype=np.int64), 1, 3) - 1
+        if self.item_scales is None:
+            return np.ones(level.shape)
+        return np.asarray(self.item_scales)[level]
 
     @property
     def memory_decay(self) -> float:
@@ -129,12 +138,20 @@ class Beliefs:
 
 
 def memory_recall(
-    beliefs: Beliefs, cards: CardTable, at_us: int | np.ndarray, items: np.ndarray | None = None
+    beliefs: Beliefs,
+    cards: CardTable,
+    at_us: int | np.ndarray,
+    items: np.ndarray | None = None,
+    difficulty: np.ndarray | None = None,
 ) -> np.ndarray:
     """Calibrated recall of each seen item at ``at_us`` (elapsed time in fractional days since
-    its last review); 0 for unseen items. ``items`` restricts the result to those indices."""
+    its last review); 0 for unseen items. ``items`` restricts the result to those indices;
+    ``difficulty`` is the items' author difficulty (all of the catalog's, or those of
+    ``items``), for the learner's item scales."""
     rows = slice(None) if items is None else items
     stability = cards.stability[rows]
+    if difficulty is not None:
+        stability = stability * beliefs.item_scale(difficulty)
     seen = ~np.isnan(stability)
     elapsed = np.maximum(np.asarray(at_us) - cards.last_review_us[rows], 0) / DAY_US
     groups = cards.memory_groups()[rows]
@@ -178,7 +195,7 @@ def recall_probability(
     at_us = np.asarray(to_epoch_us(at) if isinstance(at, datetime) else at, np.int64)
     if known is None:
         known = prior_known(catalog, cards, beliefs)
-    recall = memory_recall(beliefs, cards, at_us)
+    recall = memory_recall(beliefs, cards, at_us, difficulty=catalog.difficulty)
     memory = np.where(cards.seen, recall, known)
     return memory + (1 - memory) * EXAM_GUESS_RATE
 

@@ -16,9 +16,12 @@ at the real time elapsed; the expectation runs over recall and forgetting now, u
 next-state formulas (its same-day formula within a day of the last review). Studied again
 within its first sitting a card stays fresh (failed once → restudied), studied later it is
 settled, and the "studied" branch is judged with that group's curve: a restudy minutes after a
-failed first look is worth what the learner's own evidence says it is. For an unseen item the
-"studied" branch is a failed first look (then the scheduler's learning steps, if any), weighted
-by the chance they did not know it already. ``cost_i`` is the expected seconds.
+failed first look is worth what the learner's own evidence says it is. Every curve is scaled
+by the learner's item scale for the item's author difficulty (how much longer they keep easy
+items than hard ones, also fitted to their outcomes), so a new easy fact is worth more than a
+new hard one to a learner for whom it lasts longer. For an unseen item the "studied" branch
+is a failed first look (then the scheduler's learning steps, if any), weighted by the chance
+they did not know it already. ``cost_i`` is the expected seconds.
 
 Constraints: at most ``new_per_day`` new items a day; no more than ``max_same_area_run`` in a
 row from one area (relaxed only when nothing else is left); no item again within
@@ -319,6 +322,7 @@ def _gain_per_second(
     # last review; the learner's recall is their calibrated curve at the real elapsed time.
     # Each card follows its memory group's calibrated curve; studied now, it stays fresh
     # within its first sitting and is settled after.
+    item_scale = beliefs.item_scale(catalog.difficulty[candidates])
     stability = np.where(seen, cards.stability[candidates], 1.0)
     difficulty = np.where(seen, cards.difficulty[candidates], 5.0)
     last_us = np.where(seen, cards.last_review_us[candidates], now_us)
@@ -327,8 +331,9 @@ def _gain_per_second(
     group_next = group_after_study(group, same_sitting)
     whole_days = np.maximum((now_us - last_us) // DAY_US, 0).astype(np.float64)
     recall_fsrs = formulas.retrievability(whole_days, stability)
-    recall_now = beliefs.recall(np.maximum(now_us - last_us, 0) / DAY_US, stability, group)
-    recall_if_skipped = beliefs.recall((horizon_us - last_us) / DAY_US, stability, group)
+    held = stability * item_scale
+    recall_now = beliefs.recall(np.maximum(now_us - last_us, 0) / DAY_US, held, group)
+    recall_if_skipped = beliefs.recall((horizon_us - last_us) / DAY_US, held, group)
     same_day = whole_days < 1
     stability_pass = np.where(
         same_day,
@@ -343,9 +348,11 @@ def _gain_per_second(
     stability_relearned = stability_lapse
     for _ in beliefs.scheduler.relearning_steps:
         stability_relearned = formulas.short_term_stability(stability_relearned, Rating.Good)
-    recall_if_studied = recall_now * beliefs.recall(horizon_days, stability_pass, group_next) + (
-        1 - recall_now
-    ) * beliefs.recall(horizon_days, stability_relearned, group_next)
+    recall_if_studied = recall_now * beliefs.recall(
+        horizon_days, stability_pass * item_scale, group_next
+    ) + (1 - recall_now) * beliefs.recall(
+        horizon_days, stability_relearned * item_scale, group_next
+    )
     review_gain = recall_if_studied - recall_if_skipped
     relearn_seconds = len(beliefs.scheduler.relearning_steps) * costs.review_pass_seconds
     review_cost = recall_now * costs.review_pass_seconds + (1 - recall_now) * (
@@ -365,7 +372,7 @@ def _gain_per_second(
         if beliefs.scheduler.learning_steps
         else MemoryGroup.FAILED_ONCE
     )
-    new_gain = (1 - known_now) * beliefs.recall(horizon_days, learned, learned_group)
+    new_gain = (1 - known_now) * beliefs.recall(horizon_days, learned * item_scale, learned_group)
     new_cost = known_now * costs.new_known_seconds + (1 - known_now) * (
         costs.new_unknown_seconds + steps_seconds
     )

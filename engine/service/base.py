@@ -34,6 +34,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import column as sa_column
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import table as sa_table
 from sqlmodel import Session, col
 
@@ -265,9 +266,13 @@ class ServiceBase:
         cards, versions = card_table(catalog, rows)
         scheduler = scheduler_from(head.parameters)
         curves = stored_curves(head)
-        if curves is None:  # not stored yet: from the calibration's grids (hundreds of numbers)
+        item_scales = stored_item_scales(head)
+        if curves is None or item_scales is None:
+            # Not stored yet: from the calibration's grids (hundreds of numbers).
             stored = connection.execute(_CALIBRATION_QUERY, {"user_id": user_id}).scalar()
-            curves = calibration_from(stored).curves(scheduler.parameters[20])
+            calibration = calibration_from(stored)
+            curves = calibration.curves(scheduler.parameters[20])
+            item_scales = calibration.item_scales()
         scale, decay = curves[MemoryGroup.SETTLED]
         beliefs = Beliefs(
             scheduler=scheduler,
@@ -275,6 +280,7 @@ class ServiceBase:
             area_evidence=evidence,
             decay=decay,
             group_curves=curves,
+            item_scales=item_scales,
         )
         return LearnerState(
             user,
@@ -294,8 +300,13 @@ _CURVE_COLUMNS = tuple(
 )
 
 
+# learner_parameters' copies of the calibration's item scales of easy and hard items.
+_ITEM_SCALE_COLUMNS = ("item_scale_easy", "item_scale_hard")
+_STORED_COLUMNS = _CURVE_COLUMNS + _ITEM_SCALE_COLUMNS
+
+
 # The columns themselves, to select with the rest of a learner's row.
-STORED_CURVE_COLUMNS = tuple(getattr(LearnerParameters, name) for name in _CURVE_COLUMNS)
+STORED_CURVE_COLUMNS = tuple(getattr(LearnerParameters, name) for name in _STORED_COLUMNS)
 
 
 def stored_curves(row: Any) -> tuple[tuple[float, float], ...] | None:
@@ -304,6 +315,20 @@ def stored_curves(row: Any) -> tuple[tuple[float, float], ...] | None:
     if any(value is None for value in values):
         return None
     return tuple(zip(values[::2], values[1::2], strict=True))
+
+
+def stored_item_scales(row: Any) -> tuple[float, ...] | None:
+    """The item scales (author difficulty 1, 2, 3) stored in a learner's parameters row
+    (None: no row, or not stored)."""
+    easy, hard = (getattr(row, name) for name in _ITEM_SCALE_COLUMNS)
+    if easy is None or hard is None:
+        return None
+    return (float(easy), 1.0, float(hard))
+
+
+def columns_of_item_scales(scales: Sequence[float]) -> dict[str, float]:
+    """Item scales (author difficulty 1, 2, 3), keyed by their stored columns."""
+    return dict(zip(_ITEM_SCALE_COLUMNS, (scales[0], scales[-1]), strict=True))
 
 
 REVISION_QUERY = select(col(Setting.value)).where(col(Setting.key) == CONTENT_REVISION)
@@ -491,7 +516,9 @@ def curve_columns_of(
     scheduler: MemoryScheduler, calibration: StabilityCalibration
 ) -> dict[str, float]:
     """:func:`curve_columns` of a scheduler and calibration already at hand."""
-    return columns_of_curves(calibration.curves(scheduler.parameters[20]))
+    return columns_of_curves(calibration.curves(scheduler.parameters[20])) | (
+        columns_of_item_scales(calibration.item_scales())
+    )
 
 
 def columns_of_curves(curves: Sequence[tuple[float, float]]) -> dict[str, float]:
@@ -523,32 +550,33 @@ def store_curves(parameters: LearnerParameters) -> None:
 def recompute_stored_curves(connection: Connection) -> None:
     """Write every learner's curve columns afresh from their calibration and parameters:
     for a migration after which the stored copies no longer follow from the engine's curve
-    maths (revisions 0004 and 0005). Reads the table as plain columns, whatever the
-    models say."""
+    maths (revisions 0004 to 0006). Reads the table as plain columns, whatever the
+    models say, and writes the columns the table has at the migration's revision."""
+    present = {
+        column["name"] for column in sa_inspect(connection).get_columns("learner_parameters")
+    }
+    names = [name for name in _STORED_COLUMNS if name in present]
     table = sa_table(
         "learner_parameters",
         sa_column("user_id", Integer()),
         sa_column("parameters", JSON()),
         sa_column("calibration", JSON()),
-        *[sa_column(name, Float()) for name in _CURVE_COLUMNS],
+        *[sa_column(name, Float()) for name in names],
     )
     rows = connection.execute(
         select(table.c.user_id, table.c.parameters, table.c.calibration)
     ).all()
-    updates = [
-        {
-            "uid": user_id,
-            **curve_columns(
-                LearnerParameters(user_id=user_id, parameters=parameters, calibration=calibration)
-            ),
-        }
-        for user_id, parameters, calibration in rows
-    ]
+    updates = []
+    for user_id, parameters, calibration in rows:
+        columns = curve_columns(
+            LearnerParameters(user_id=user_id, parameters=parameters, calibration=calibration)
+        )
+        updates.append({"uid": user_id, **{name: columns[name] for name in names}})
     if updates:
         connection.execute(
             table.update()
             .where(table.c.user_id == bindparam("uid"))
-            .values({name: bindparam(name) for name in _CURVE_COLUMNS}),
+            .values({name: bindparam(name) for name in names}),
             updates,
         )
 

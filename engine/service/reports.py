@@ -676,6 +676,19 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                 else_=column(MemoryGroup.FAILED_RESTUDIED),
             )
 
+        # And its author difficulty the learner's item scale (easy and hard; middling: 1).
+        item_difficulty = col(Item.difficulty)
+        item_scale = case(
+            (
+                item_difficulty <= 1,
+                func.coalesce(col(LearnerParameters.item_scale_easy), fresh["item_scale_easy"]),
+            ),
+            (
+                item_difficulty >= 3,
+                func.coalesce(col(LearnerParameters.item_scale_hard), fresh["item_scale_hard"]),
+            ),
+            else_=1.0,
+        )
         first = case((col(CardState.first_correct), 1.0), else_=0.0)
         # One row per card with its curve picked: a derived table behind OFFSET 0, so that
         # PostgreSQL works each card's group, curve and timestamps out once, rather than once
@@ -691,6 +704,7 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
                 moment.label("at_us"),
                 curve("scale").label("scale"),
                 curve("decay").label("decay"),
+                item_scale.label("item_scale"),
                 case(
                     (col(Item.kind) == ItemKind.MCQ.value, (first - MCQ_GUESS) / (1 - MCQ_GUESS)),
                     else_=first,
@@ -723,7 +737,8 @@ class ReportUseCases(ClassUseCases, ProgressUseCases):
             elapsed = cast(at_us - card.c.last_us, Float) / literal(float(DAY_US), Float)
             days = case((elapsed < 0, 0.0), else_=elapsed)
             return func.power(
-                1.0 + factor * days / (card.c.stability * card.c.scale), -card.c.decay
+                1.0 + factor * days / (card.c.stability * card.c.scale * card.c.item_scale),
+                -card.c.decay,
             )
 
         settled_at = literal(

@@ -35,7 +35,7 @@ from engine.errors import (
     UnknownAccountError,
 )
 from engine.learner import start_of_day
-from engine.mastery import AreaEvidence, area_mastery, memory_recall, prior_known
+from engine.mastery import AreaEvidence, Beliefs, area_mastery, memory_recall, prior_known
 from engine.scheduling import (
     CardMemory,
     ItemKind,
@@ -57,6 +57,7 @@ from engine.service.base import (
     calibration_from,
     card_memory,
     columns_of_curves,
+    columns_of_item_scales,
     epoch_us,
     fuzz_rng,
     get_user,
@@ -64,6 +65,7 @@ from engine.service.base import (
     scheduler_for,
     scheduler_from,
     stored_curves,
+    stored_item_scales,
     summary_horizons,
     typical_response_ms,
     updated_curves,
@@ -287,7 +289,13 @@ class StudyUseCases(ServiceBase):
         index = selection.item_index
         if state.cards.seen[index]:
             known = float(
-                memory_recall(state.beliefs, state.cards, epoch_us(now), np.array([index]))[0]
+                memory_recall(
+                    state.beliefs,
+                    state.cards,
+                    epoch_us(now),
+                    np.array([index]),
+                    catalog.difficulty[[index]],
+                )[0]
             )
         else:
             known = float(prior_known(catalog, state.cards, state.beliefs)[index])
@@ -352,7 +360,7 @@ class StudyUseCases(ServiceBase):
                     raise UnknownAccountError(f"no user with id {user_id}")
                 raise NotFoundError("no such question was served to you; load the next question")
             parameters = connection.execute(_PARAMETERS_FOR_UPDATE, {"user_id": user_id}).first()
-        self._snapshot(session, found.revision or "")  # the revision came with the attempt
+        snapshot = self._snapshot(session, found.revision or "")  # came with the attempt
         if found.review_id is not None:
             earlier = session.get(Review, found.review_id)
             assert earlier is not None
@@ -393,7 +401,11 @@ class StudyUseCases(ServiceBase):
         curves = (stored_curves(parameters) if parameters is not None else None) or (
             calibration.curves(prior_decay)
         )
+        item_scales = (stored_item_scales(parameters) if parameters is not None else None) or (
+            calibration.item_scales()
+        )
         scale, decay = curves[group]
+        difficulty = int(snapshot.catalog.difficulty[snapshot.catalog.index[item.id]])
         if card is not None and card.last_review is not None and now < card.last_review:
             now = card.last_review
         recent = recent_mcq_ms(stored)
@@ -412,6 +424,8 @@ class StudyUseCases(ServiceBase):
             prior_correct=found.predicted_correct,
             decay=decay,
             group=group,
+            difficulty=difficulty,
+            item_scale=float(Beliefs(item_scales=item_scales).item_scale(difficulty)),
         )
         new = result.card
         fields: dict[str, Any] = {
@@ -474,6 +488,11 @@ class StudyUseCases(ServiceBase):
             "updated_at": now,
             **columns_of_curves(
                 updated_curves(curves, calibration, result.calibration, prior_decay)
+            ),
+            **columns_of_item_scales(
+                item_scales
+                if result.calibration.slope_log_likelihood is calibration.slope_log_likelihood
+                else result.calibration.item_scales()
             ),
         }
         if parameters is None:

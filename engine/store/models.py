@@ -257,6 +257,10 @@ class LearnerParameters(SQLModel, table=True):
     decay_known_at_first: float | None = None
     scale_settled: float | None = None
     decay_settled: float | None = None
+    # The calibration's factors on the stability of easy (author difficulty 1) and hard (3)
+    # items (StabilityCalibration.item_scales; middling ones: 1), kept the same way.
+    item_scale_easy: float | None = None
+    item_scale_hard: float | None = None
     updated_at: datetime = _utc()
 
 

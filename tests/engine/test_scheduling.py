@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -373,6 +374,38 @@ def test_evidence_decides_the_kind_of_learner(scale: float, decay: float, weak: 
     else:
         assert weak_weight < 0.3
         assert week > before
+
+
+@pytest.mark.parametrize("true_slope", [0.0, 0.7])
+def test_calibration_learns_how_much_longer_easy_items_are_kept(true_slope: float) -> None:
+    """Items of author difficulty d are kept exp(slope·(2 − d)) times as long as the group's
+    curve says: the slope comes from the learner's outcomes; before any, easy items are
+    believed kept a little longer."""
+    fresh_easy, fresh_middling, fresh_hard = StabilityCalibration().item_scales()
+    assert fresh_easy == pytest.approx(1 / fresh_hard) and fresh_easy > 1.2
+    assert fresh_middling == 1.0
+    rng = np.random.default_rng(3)
+    calibration = StabilityCalibration()
+    curve = (1.0, 0.3)
+    for _ in range(3000):
+        difficulty = int(rng.integers(1, 4))
+        stability = float(rng.uniform(0.5, 10))
+        elapsed = float(rng.uniform(0.5, 10))
+        held = stability * math.exp(true_slope * (2 - difficulty)) * curve[0]
+        recall = float(recall_curve(elapsed, held, curve[1]))
+        calibration = calibration.observe(
+            elapsed_days=elapsed,
+            stability=stability,
+            guess_rate=0.25,
+            correct=bool(rng.random() < recall + (1 - recall) * 0.25),
+            difficulty=difficulty,
+            curve=curve,
+        )
+    assert calibration.difficulty_slope() == pytest.approx(true_slope, abs=0.2)
+    easy, middling, hard = calibration.item_scales()
+    assert middling == 1.0 and easy * hard == pytest.approx(1.0)
+    again = StabilityCalibration.from_json(json.loads(json.dumps(calibration.to_json())))
+    assert again.difficulty_slope() == pytest.approx(calibration.difficulty_slope(), abs=1e-3)
 
 
 def test_calibration_round_trips_through_json_and_reads_old_rows_as_fresh() -> None:

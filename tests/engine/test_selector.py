@@ -14,6 +14,7 @@ from engine.selector import (
     PlannerSettings,
     ReasonKind,
     StudyContext,
+    expected_gains,
     select_next,
 )
 from tests.engine.helpers import graduated, study, synthetic_catalog
@@ -215,3 +216,23 @@ def test_reason_counts_days_to_the_exam(blueprint: Blueprint, days: int) -> None
     assert chosen is not None
     expected = {0: "exam today", 1: "exam tomorrow", 30: "exam in 30 days"}[days]
     assert chosen.reason_text.endswith(expected)
+
+
+def test_a_learner_who_keeps_easy_items_longer_values_new_easy_items_more(
+    blueprint: Blueprint,
+) -> None:
+    """The item scales weigh new items by author difficulty: with none, items of one area
+    and kind are worth the same; with easy items kept longer, the easy one is worth more."""
+    catalog = synthetic_catalog(blueprint)
+    cards = CardTable(len(catalog))
+    area = catalog.area_of[0]
+    mcq = (catalog.area_of == area) & (catalog.guess_rate > 0)
+    easy = int(np.flatnonzero(mcq & (catalog.difficulty == 1))[0])
+    hard = int(np.flatnonzero(mcq & (catalog.difficulty == 3))[0])
+    candidates = np.array([easy, hard])
+    plain = expected_gains(catalog, cards, Beliefs(), _context(), candidates)
+    slope = expected_gains(
+        catalog, cards, Beliefs(item_scales=(2.0, 1.0, 0.5)), _context(), candidates
+    )
+    # Prior knowledge is already higher for easy items, so compare the ratios.
+    assert slope[0] / slope[1] > 1.2 * plain[0] / plain[1]

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import func, select, update
+from sqlmodel import Session, col
 
 from engine.answering import Answer
 from engine.content import Bank
@@ -24,7 +24,7 @@ from engine.mastery import MasteryLevel
 from engine.scheduling import ItemKind, Rating
 from engine.service import StudyService
 from engine.service.classes import unused_password_hash
-from engine.store.models import Item, User
+from engine.store.models import Item, LearnerParameters, User
 from tests.conftest import NOW
 
 HEADER = "sourcedId,givenName,familyName,email,role\n"
@@ -352,6 +352,35 @@ def test_the_dashboard_matches_each_students_own_mastery(
         study.class_dashboard(school["other_teacher"], school["class"], now=later)
     with pytest.raises(ForbiddenError):
         study.class_dashboard(school["ana"], school["class"], now=later)
+
+
+def test_the_dashboard_applies_each_students_item_scales(
+    study: StudyService, school: dict[str, int]
+) -> None:
+    """Reports compute recall in SQL with the stored item scales of easy and hard items, as
+    the student's own page does with the engine's."""
+    _study(study, school["ana"], 25, seed=1)
+    with Session(study.engine) as session:
+        session.execute(
+            update(LearnerParameters)
+            .where(col(LearnerParameters.user_id) == school["ana"])
+            .values(item_scale_easy=3.0, item_scale_hard=0.3)
+        )
+        session.commit()
+    later = NOW + timedelta(days=3, hours=5)
+    board = study.class_dashboard(school["teacher"], school["class"], now=later, at_exam=True)
+    row = next(row for row in board.rows if row.user_id == school["ana"])
+    own = {a.area_code: a.mastery_at_exam for a in study.area_mastery(row.user_id, now=later)}
+    assert row.mastery == pytest.approx([own[code] for code in sorted(own)], abs=1e-9)
+    with Session(study.engine) as session:
+        session.execute(
+            update(LearnerParameters)
+            .where(col(LearnerParameters.user_id) == school["ana"])
+            .values(item_scale_easy=1.0, item_scale_hard=1.0)
+        )
+        session.commit()
+    plain = {a.area_code: a.mastery_at_exam for a in study.area_mastery(row.user_id, now=later)}
+    assert plain != own  # the scales changed what the student's cards are worth
 
 
 def test_item_analysis_and_exports(study: StudyService, school: dict[str, int]) -> None:

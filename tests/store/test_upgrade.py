@@ -77,7 +77,7 @@ def test_pitstop_init_upgrades_the_committed_old_database(tmp_path: Path) -> Non
     # The old row's calibration is an old format, read as a fresh start: its curves are a
     # fresh learner's, filled in by the migration.
     expected = curve_columns(None)
-    assert len(expected) == 8
+    assert len(expected) == 10  # four groups' scale and decay, easy and hard item scales
     assert {name: curves[name] for name in expected} == expected
     assert expected["decay_settled"] != expected["decay_failed_once"]
     assert set(first_flags) == {False}
@@ -202,4 +202,53 @@ def test_revision_0005_recomputes_stale_curves(database_url: str) -> None:
     )
     expected = curve_columns(stored)
     assert {name: row._mapping[name] for name in expected} == pytest.approx(expected, rel=1e-12)
+    engine.dispose()
+
+
+def test_revision_0006_fills_in_item_scales(database_url: str) -> None:
+    """The item-scale columns are filled in from each row's calibration: the prior's for
+    calibrations stored before the slope existed, the fitted factors for one with evidence."""
+    engine = connect(database_url)
+    _empty(engine)
+    upgrade(engine, "0005")
+    old = _observed(miss_every=3).to_json()
+    old.pop("difficulty_slope")
+    fitted = StabilityCalibration()
+    for day in range(1, 30):
+        for difficulty in (1, 3):
+            fitted = fitted.observe(
+                elapsed_days=2.0,
+                stability=2.0,
+                guess_rate=0.0,
+                correct=difficulty == 1 or day % 3 == 0,
+                difficulty=difficulty,
+                curve=(1.0, 0.2),
+            )
+
+    def stored_scales() -> tuple[float, float]:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT item_scale_easy, item_scale_hard FROM learner_parameters")
+            ).one()
+        return float(row[0]), float(row[1])
+
+    with engine.begin() as connection:
+        populate(connection)
+        connection.execute(
+            text("UPDATE learner_parameters SET calibration = :c"), {"c": json.dumps(old)}
+        )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    prior_easy, _, prior_hard = StabilityCalibration().item_scales()
+    assert stored_scales() == pytest.approx((prior_easy, prior_hard), rel=1e-12)
+    command.downgrade(alembic_config(engine), "0005")
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE learner_parameters SET calibration = :c"),
+            {"c": json.dumps(fitted.to_json())},
+        )
+    upgrade(engine)
+    easy, _, hard = fitted.item_scales()
+    assert easy > 1.5 and hard < 1 / 1.5
+    assert stored_scales() == pytest.approx((easy, hard), rel=1e-4)  # JSON keeps 4 decimals
     engine.dispose()
