@@ -359,26 +359,24 @@ def test_the_dashboard_applies_each_students_item_scales(
 ) -> None:
     """Reports compute recall in SQL with the stored item scales of easy and hard items, as
     the student's own page does with the engine's."""
+
+    def store_scales(easy: float, hard: float) -> None:
+        with Session(study.engine) as session:
+            session.execute(
+                update(LearnerParameters)
+                .where(col(LearnerParameters.user_id) == school["ana"])
+                .values(item_scale_easy=easy, item_scale_hard=hard)
+            )
+            session.commit()
+
     _study(study, school["ana"], 25, seed=1)
-    with Session(study.engine) as session:
-        session.execute(
-            update(LearnerParameters)
-            .where(col(LearnerParameters.user_id) == school["ana"])
-            .values(item_scale_easy=3.0, item_scale_hard=0.3)
-        )
-        session.commit()
+    store_scales(3.0, 0.3)
     later = NOW + timedelta(days=3, hours=5)
     board = study.class_dashboard(school["teacher"], school["class"], now=later, at_exam=True)
     row = next(row for row in board.rows if row.user_id == school["ana"])
     own = {a.area_code: a.mastery_at_exam for a in study.area_mastery(row.user_id, now=later)}
     assert row.mastery == pytest.approx([own[code] for code in sorted(own)], abs=1e-9)
-    with Session(study.engine) as session:
-        session.execute(
-            update(LearnerParameters)
-            .where(col(LearnerParameters.user_id) == school["ana"])
-            .values(item_scale_easy=1.0, item_scale_hard=1.0)
-        )
-        session.commit()
+    store_scales(1.0, 1.0)
     plain = {a.area_code: a.mastery_at_exam for a in study.area_mastery(row.user_id, now=later)}
     assert plain != own  # the scales changed what the student's cards are worth
 
