@@ -213,15 +213,14 @@ def unhurried_insert(bind: Engine | Connection, table: Table, row: Mapping[str, 
     ``bind``: an engine, or a read transaction's connection that runs in autocommit (see
     :func:`autocommit_connection`), which saves a checkout from the pool.
     """
+    statement = _unhurried_insert_statement(table, tuple(row), bind.dialect.name)
     if isinstance(bind, Engine):
-        statement = _unhurried_insert_statement(table, tuple(row), bind.dialect.name)
         with autocommit(bind, write=True) as connection:
             connection.execute(statement, dict(row))
         return
     options = bind.get_execution_options()
     if options.get("isolation_level") != "AUTOCOMMIT" and not options.get(_SINGLE):
         raise ValueError("unhurried_insert needs a connection in autocommit")
-    statement = _unhurried_insert_statement(table, tuple(row), bind.dialect.name)
     # On a read transaction's connection this one write is allowed: it commits on its own.
     bind.execute(statement, dict(row), execution_options={_READ_ONLY: False})
 
