@@ -673,7 +673,8 @@ class StudyUseCases(ServiceBase):
             ):
                 raise InvalidInputError(f"{focus_area} is not an area of your tests")
             # Today's progress, the current sitting's start and the open attempt in one
-            # statement (nothing below writes, so reading them before planning changes nothing).
+            # statement (nothing below writes a review, and the new attempt is written after
+            # planning, so reading them first changes nothing).
             today, session_items, sitting, open_row = self._today(
                 session,
                 user_id,
