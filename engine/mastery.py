@@ -14,7 +14,7 @@ what an answer to that item shows; it is used where answers are read as evidence
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -41,6 +41,7 @@ __all__ = [
     "MasteryLevel",
     "PriorSettings",
     "area_mastery",
+    "item_scale_of",
     "levels_from_totals",
     "mastery_from_totals",
     "memory_recall",
@@ -104,10 +105,7 @@ class Beliefs:
     def item_scale(self, difficulty: np.ndarray | int) -> np.ndarray:
         """The factor on the stability of items of author ``difficulty`` (1–3): how much longer
         the learner keeps such items than their group's curve says (1 when not calibrated)."""
-        level = np.clip(np.asarray(difficulty, dtype=np.int64), 1, 3) - 1
-        if self.item_scales is None:
-            return np.ones(level.shape)
-        return np.asarray(self.item_scales)[level]
+        return item_scale_of(self.item_scales, difficulty)
 
     @property
     def memory_decay(self) -> float:
@@ -135,6 +133,15 @@ class Beliefs:
             curves = np.asarray(self.group_curves)
             scale, decay = curves[group, 0], curves[group, 1]
         return recall_curve(elapsed_days, np.asarray(stability) * scale, decay)
+
+
+def item_scale_of(item_scales: Sequence[float] | None, difficulty: np.ndarray | int) -> np.ndarray:
+    """:meth:`Beliefs.item_scale` from the scales alone (author difficulty 1, 2, 3; None: not
+    calibrated), for callers that hold no beliefs."""
+    level = np.clip(np.asarray(difficulty, dtype=np.int64), 1, 3) - 1
+    if item_scales is None:
+        return np.ones(level.shape)
+    return np.asarray(item_scales)[level]
 
 
 def memory_recall(

@@ -326,11 +326,6 @@ def stored_item_scales(row: Any) -> tuple[float, ...] | None:
     return (float(easy), 1.0, float(hard))
 
 
-def columns_of_item_scales(scales: Sequence[float]) -> dict[str, float]:
-    """Item scales (author difficulty 1, 2, 3), keyed by their stored columns."""
-    return dict(zip(_ITEM_SCALE_COLUMNS, (scales[0], scales[-1]), strict=True))
-
-
 REVISION_QUERY = select(col(Setting.value)).where(col(Setting.key) == CONTENT_REVISION)
 _ITEM_QUERY = select(
     col(Item.id),
@@ -516,28 +511,36 @@ def curve_columns_of(
     scheduler: MemoryScheduler, calibration: StabilityCalibration
 ) -> dict[str, float]:
     """:func:`curve_columns` of a scheduler and calibration already at hand."""
-    return columns_of_curves(calibration.curves(scheduler.parameters[20])) | (
-        columns_of_item_scales(calibration.item_scales())
+    return stored_columns(calibration.curves(scheduler.parameters[20]), calibration.item_scales())
+
+
+def stored_columns(
+    curves: Sequence[tuple[float, float]], item_scales: Sequence[float]
+) -> dict[str, float]:
+    """Curves (one ``(scale, decay)`` per memory group) and item scales (author difficulty
+    1, 2, 3), keyed by the ``learner_parameters`` columns that keep them."""
+    values = [value for curve in curves for value in curve]
+    return dict(zip(_CURVE_COLUMNS, values, strict=True)) | dict(
+        zip(_ITEM_SCALE_COLUMNS, (item_scales[0], item_scales[-1]), strict=True)
     )
 
 
-def columns_of_curves(curves: Sequence[tuple[float, float]]) -> dict[str, float]:
-    """Curves, one ``(scale, decay)`` per memory group, keyed by their stored columns."""
-    return dict(zip(_CURVE_COLUMNS, (value for curve in curves for value in curve), strict=True))
-
-
-def updated_curves(
+def updated_columns(
     curves: Sequence[tuple[float, float]],
+    item_scales: Sequence[float],
     before: StabilityCalibration,
     after: StabilityCalibration,
     prior_decay: float,
-) -> tuple[tuple[float, float], ...]:
-    """The curves of ``after``, a calibration grown from ``before`` (whose curves are
-    ``curves``): estimated again only when the answer added evidence (most answers within a
-    sitting add none), as each estimate is a pass over the grids."""
-    if after.log_likelihood is before.log_likelihood:
-        return tuple(curves)
-    return after.curves(prior_decay)
+) -> dict[str, float]:
+    """:func:`stored_columns` of ``after``, a calibration grown from ``before`` (whose curves
+    and item scales are ``curves`` and ``item_scales``): each estimated again only when the
+    answer added evidence to its grid (most answers within a sitting add none), as each
+    estimate is a pass over a grid."""
+    if after.log_likelihood is not before.log_likelihood:
+        curves = after.curves(prior_decay)
+    if after.slope_log_likelihood is not before.slope_log_likelihood:
+        item_scales = after.item_scales()
+    return stored_columns(curves, item_scales)
 
 
 def store_curves(parameters: LearnerParameters) -> None:

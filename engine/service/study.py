@@ -35,7 +35,7 @@ from engine.errors import (
     UnknownAccountError,
 )
 from engine.learner import start_of_day
-from engine.mastery import AreaEvidence, Beliefs, area_mastery, memory_recall, prior_known
+from engine.mastery import AreaEvidence, area_mastery, item_scale_of, memory_recall, prior_known
 from engine.scheduling import (
     CardMemory,
     ItemKind,
@@ -56,8 +56,6 @@ from engine.service.base import (
     UserInfo,
     calibration_from,
     card_memory,
-    columns_of_curves,
-    columns_of_item_scales,
     epoch_us,
     fuzz_rng,
     get_user,
@@ -68,7 +66,7 @@ from engine.service.base import (
     stored_item_scales,
     summary_horizons,
     typical_response_ms,
-    updated_curves,
+    updated_columns,
     zone_named,
 )
 from engine.store.db import autocommit_connection, transaction, unhurried_insert
@@ -425,7 +423,7 @@ class StudyUseCases(ServiceBase):
             decay=decay,
             group=group,
             difficulty=difficulty,
-            item_scale=float(Beliefs(item_scales=item_scales).item_scale(difficulty)),
+            item_scale=float(item_scale_of(item_scales, difficulty)),
         )
         new = result.card
         fields: dict[str, Any] = {
@@ -486,14 +484,7 @@ class StudyUseCases(ServiceBase):
         learner = {
             "calibration": {**result.calibration.to_json(), "recent_mcq_ms": recent},
             "updated_at": now,
-            **columns_of_curves(
-                updated_curves(curves, calibration, result.calibration, prior_decay)
-            ),
-            **columns_of_item_scales(
-                item_scales
-                if result.calibration.slope_log_likelihood is calibration.slope_log_likelihood
-                else result.calibration.item_scales()
-            ),
+            **updated_columns(curves, item_scales, calibration, result.calibration, prior_decay),
         }
         if parameters is None:
             connection.execute(insert(LearnerParameters), {**learner, "user_id": user_id})
