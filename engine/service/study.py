@@ -148,7 +148,8 @@ class AnswerResult:
 MAX_RESPONSE_MS = 3_600_000
 # Attempt tokens are secrets.token_urlsafe(24); anything else names no attempt (and a NUL
 # byte, say, must not reach PostgreSQL, which refuses it in text).
-ATTEMPT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_TOKEN_LENGTH = 64
+ATTEMPT_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_TOKEN_LENGTH}}}")
 SESSION_IDLE = timedelta(minutes=30)
 # A sitting's last activity is moved on by an answer at most this often: a sitting ends
 # between 29 and 30 minutes after its last answer, and most answers write one row less.

@@ -18,6 +18,7 @@ from flask_login import login_required
 from engine.answering import CHOICE_LETTERS, Answer
 from engine.errors import InvalidInputError, StaleAttemptError
 from engine.scheduling import Rating
+from engine.service.study import MAX_TOKEN_LENGTH
 from webui import service
 from webui.inputs import study_scope
 from webui.users import (
@@ -32,7 +33,6 @@ from webui.users import (
 blueprint = Blueprint("study", __name__)
 
 RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
-MAX_TOKEN_LENGTH = 64
 
 
 @blueprint.get("/study")
